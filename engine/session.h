@@ -1,0 +1,53 @@
+// A Session is one conversation with a Model: its backend state (KV cache),
+// the tokens evaluated so far and the logits of the last step. Not
+// thread-safe; use one Session per worker thread. Rewinding (truncate) lets
+// the caller branch from any earlier position.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <stop_token>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/result.h"
+
+namespace glassbox::engine {
+
+class Model;
+
+class Session {
+public:
+    // Errors: those of createCpuBackend.
+    static Result<std::unique_ptr<Session>> create(std::shared_ptr<const Model> model,
+                                                   const BackendOptions& options = {});
+
+    const Model& model() const { return *m_model; }
+    Backend& backend() { return *m_backend; }
+    int contextSize() const { return m_backend->contextSize(); }
+    int position() const { return int(m_tokens.size()); }
+    const std::vector<int32_t>& tokens() const { return m_tokens; }
+
+    // Append tokens and run them; afterwards lastLogits() holds the
+    // distribution for the next token. Errors: the backend's (ContextFull,
+    // InvalidArgument, Cancelled); on error the session is unchanged.
+    Status evaluate(std::span<const int32_t> tokens, std::stop_token stop = {});
+
+    // Append tokens and return logits for every one of them (row i predicts
+    // the token after tokens[i]).
+    Result<std::vector<float>> evaluateAll(std::span<const int32_t> tokens, std::stop_token stop = {});
+
+    std::span<const float> lastLogits() const { return m_lastLogits; }
+
+    // Forget everything after the first nTokens tokens.
+    void truncate(int nTokens);
+
+private:
+    Session() = default;
+    std::shared_ptr<const Model> m_model;
+    std::unique_ptr<Backend> m_backend;
+    std::vector<int32_t> m_tokens;
+    std::vector<float> m_lastLogits;
+};
+
+}  // namespace glassbox::engine

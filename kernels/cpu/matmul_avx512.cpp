@@ -1,0 +1,287 @@
+// AVX-512 (F/BW/VL/DQ + VNNI) matmul kernels. Weights are processed in
+// panels of 16 rows: each block is decoded once into group records (see
+// matmul_decode_avx512.h) and multiplied with 1-4 activation rows at a time
+// by vpdpbusd against broadcast activation bytes, so one instruction does 64
+// multiply-adds and no horizontal sums are needed. For one to four
+// activation rows (decode) blocks are decoded and consumed on the fly; for
+// more (prefill) a panel's blocks are decoded into an L1-sized buffer and
+// reused for every activation row.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12's AVX-512 intrinsic headers trip these on their "undefined" vectors.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/matmul_decode_avx512.h"
+#include "kernels/cpu/matmul_impl.h"
+
+namespace glassbox::kernels::detail::avx512 {
+namespace {
+
+constexpr int kPanel = 16;
+constexpr int kMaxRows = 4;            // activation rows per register tile
+constexpr int64_t kBufferBytes = 40 * 1024;  // decoded panel chunk (fits L1)
+
+template <class T>
+T loadAs(const uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+}
+
+RowSet makeRowSet(const uint8_t* w, uint64_t stride, int n) {
+    RowSet rs;
+    alignas(64) int32_t idx[16];
+    for (int r = 0; r < kPanel; ++r) {
+        const int rr = r < n ? r : n - 1;
+        rs.row[r] = w + uint64_t(rr) * stride;
+        idx[r] = int32_t(uint64_t(rr) * stride);
+    }
+    rs.gatherIdx = _mm512_load_si512(idx);
+    return rs;
+}
+
+struct ActView {
+    const uint8_t* base;
+    uint64_t stride;
+    int64_t dOff;    // byte offset of the float scales in a row
+    int64_t auxOff;  // byte offset of the per-group sums in a row
+};
+
+// acc[r] += contribution of groups [g0, g0 + n) of the panel for activation row r0 + r.
+template <int G, bool kMin, int R>
+GLASSBOX_AVX512_INLINE void accumulate(const GroupRec<G>* recs, int64_t n, int64_t g0, const ActView& av,
+                                       int64_t r0, __m512 (&acc)[R]) {
+    const uint8_t* xr[R];
+    for (int r = 0; r < R; ++r) xr[r] = av.base + uint64_t(r0 + r) * av.stride;
+    for (int64_t g = 0; g < n; ++g) {
+        const GroupRec<G>& rc = recs[g];
+        const int64_t gg = g0 + g;
+        __m512i ia[R];
+        for (int r = 0; r < R; ++r) ia[r] = _mm512_setzero_si512();
+        for (int t = 0; t < G / 4; ++t) {
+            const __m512i w = _mm512_load_si512(&rc.w[t]);
+            for (int r = 0; r < R; ++r)
+                ia[r] = _mm512_dpbusd_epi32(ia[r], w, _mm512_set1_epi32(loadAs<int32_t>(xr[r] + gg * G + 4 * t)));
+        }
+        for (int r = 0; r < R; ++r) {
+            __m512i v = ia[r];
+            if (!kMin) v = _mm512_sub_epi32(v, _mm512_set1_epi32(loadAs<int32_t>(xr[r] + av.auxOff + 4 * gg)));
+            const __m512 da = _mm512_set1_ps(loadAs<float>(xr[r] + av.dOff + 4 * ((gg * G) / 32)));
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(rc.scale, da), acc[r]);
+            if (kMin) acc[r] = _mm512_fmadd_ps(rc.min, _mm512_set1_ps(loadAs<float>(xr[r] + av.auxOff + 4 * gg)), acc[r]);
+        }
+    }
+}
+
+template <int R>
+GLASSBOX_AVX512_INLINE void storeRows(__m512 (&acc)[R], float* y, int64_t ldy, __mmask16 mask, bool add) {
+    for (int r = 0; r < R; ++r) {
+        float* p = y + r * ldy;
+        __m512 v = acc[r];
+        if (add) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, p));
+        _mm512_mask_storeu_ps(p, mask, v);
+    }
+}
+
+// Decode-as-you-go product of one panel with R (<= 4) activation rows.
+template <class Dec, int R>
+void streamPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, float* y, int64_t ldy, __mmask16 mask) {
+    GroupRec<Dec::kG> rec[Dec::kGroups];
+    __m512 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nBlocks; ++b) {
+        Dec::decode(rs, b, rec);
+        accumulate<Dec::kG, Dec::kMin, R>(rec, Dec::kGroups, b * Dec::kGroups, av, 0, acc);
+    }
+    storeRows<R>(acc, y, ldy, mask, false);
+}
+
+template <class Dec, int R>
+void panelRows(const GroupRec<Dec::kG>* buf, int64_t nGroups, int64_t g0, const ActView& av, int64_t r0,
+               float* y, int64_t ldy, __mmask16 mask, bool add) {
+    __m512 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    accumulate<Dec::kG, Dec::kMin, R>(buf, nGroups, g0, av, r0, acc);
+    storeRows<R>(acc, y + r0 * ldy, ldy, mask, add);
+}
+
+// Product of one panel with many activation rows: decode a chunk of blocks
+// once, then sweep all activation rows over it.
+template <class Dec>
+void bufferedPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, int64_t m, float* y, int64_t ldy,
+                   __mmask16 mask) {
+    using Rec = GroupRec<Dec::kG>;
+    constexpr int64_t kMaxBlocks = kBufferBytes / int64_t(sizeof(Rec) * Dec::kGroups);
+    Rec buf[kMaxBlocks * Dec::kGroups];
+    const int64_t nChunks = (nBlocks + kMaxBlocks - 1) / kMaxBlocks;
+    const int64_t chunk = (nBlocks + nChunks - 1) / nChunks;
+    for (int64_t b0 = 0; b0 < nBlocks; b0 += chunk) {
+        const int64_t b1 = b0 + chunk < nBlocks ? b0 + chunk : nBlocks;
+        for (int64_t b = b0; b < b1; ++b) Dec::decode(rs, b, buf + (b - b0) * Dec::kGroups);
+        const int64_t nGroups = (b1 - b0) * Dec::kGroups, g0 = b0 * Dec::kGroups;
+        const bool add = b0 > 0;
+        int64_t r0 = 0;
+        for (; r0 + kMaxRows <= m; r0 += kMaxRows)
+            panelRows<Dec, kMaxRows>(buf, nGroups, g0, av, r0, y, ldy, mask, add);
+        switch (m - r0) {
+        case 3: panelRows<Dec, 3>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
+        case 2: panelRows<Dec, 2>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
+        case 1: panelRows<Dec, 1>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
+        default: break;
+        }
+    }
+}
+
+template <class Dec>
+void runQuant(const GemmArgs& a) {
+    const int64_t nBlocks = a.k / Dec::kBlockElems;
+    const ActView av{a.x, a.xStride, a.k, a.k + 4 * (a.k / 32)};
+    for (int64_t p = 0; p < a.nRows; p += kPanel) {
+        const int n = int(a.nRows - p < kPanel ? a.nRows - p : kPanel);
+        const RowSet rs = makeRowSet(a.w + uint64_t(p) * a.wStride, a.wStride, n);
+        const auto mask = __mmask16((1u << n) - 1);
+        float* y = a.y + p;
+        switch (a.m) {
+        case 1: streamPanel<Dec, 1>(rs, nBlocks, av, y, a.ldy, mask); break;
+        case 2: streamPanel<Dec, 2>(rs, nBlocks, av, y, a.ldy, mask); break;
+        case 3: streamPanel<Dec, 3>(rs, nBlocks, av, y, a.ldy, mask); break;
+        case 4: streamPanel<Dec, 4>(rs, nBlocks, av, y, a.ldy, mask); break;
+        default: bufferedPanel<Dec>(rs, nBlocks, av, a.m, y, a.ldy, mask); break;
+        }
+    }
+}
+
+// ---- float weights ---------------------------------------------------------
+
+template <TensorType T>
+GLASSBOX_AVX512_INLINE __m512 loadWeights(const uint8_t* row, int64_t i, __mmask16 mask) {
+    if constexpr (T == TensorType::F32) {
+        return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(row) + i);
+    } else {
+        const __m256i h = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + i);
+        if constexpr (T == TensorType::F16) return _mm512_cvtph_ps(h);
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+}
+
+// y for weight rows [i0, i0 + NW) x activation rows [r0, r0 + R).
+template <TensorType T, int NW, int R>
+void floatTile(const GemmArgs& a, int64_t i0, int64_t r0) {
+    __m512 acc[NW][R];
+    for (int i = 0; i < NW; ++i)
+        for (int r = 0; r < R; ++r) acc[i][r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < a.k; k += 16) {
+        const auto mask = __mmask16(a.k - k >= 16 ? 0xffff : (1u << (a.k - k)) - 1);
+        __m512 x[R];
+        for (int r = 0; r < R; ++r)
+            x[r] = _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(a.x + uint64_t(r0 + r) * a.xStride) + k);
+        for (int i = 0; i < NW; ++i) {
+            const __m512 w = loadWeights<T>(a.w + uint64_t(i0 + i) * a.wStride, k, mask);
+            for (int r = 0; r < R; ++r) acc[i][r] = _mm512_fmadd_ps(w, x[r], acc[i][r]);
+        }
+    }
+    for (int i = 0; i < NW; ++i)
+        for (int r = 0; r < R; ++r) a.y[(r0 + r) * a.ldy + i0 + i] = _mm512_reduce_add_ps(acc[i][r]);
+}
+
+template <TensorType T, int NW>
+void floatRows(const GemmArgs& a, int64_t i0) {
+    int64_t r0 = 0;
+    for (; r0 + 4 <= a.m; r0 += 4) floatTile<T, NW, 4>(a, i0, r0);
+    for (; r0 < a.m; ++r0) floatTile<T, NW, 1>(a, i0, r0);
+}
+
+template <TensorType T>
+void runFloat(const GemmArgs& a) {
+    int64_t i0 = 0;
+    for (; i0 + 4 <= a.nRows; i0 += 4) floatRows<T, 4>(a, i0);
+    for (; i0 < a.nRows; ++i0) floatRows<T, 1>(a, i0);
+}
+
+// ---- activation quantization ---------------------------------------------
+
+// Round half away from zero (as roundf), exactly.
+GLASSBOX_AVX512_INLINE __m512i roundAway(__m512 v) {
+    const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(v, t));
+    const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m512 one = _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(int(0x80000000u))),
+        _mm512_castps_si512(_mm512_set1_ps(1.0f))));
+    return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, one));
+}
+
+void quantizeRow(const float* x, int64_t k, uint8_t* out, const ActFormat& f) {
+    auto* dOut = reinterpret_cast<float*>(out + k);
+    uint8_t* aux = out + k + 4 * (k / 32);
+    for (int64_t b = 0; b < k / 32; ++b) {
+        const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+        const float d = amax / 127;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const __m512 vid = _mm512_set1_ps(id);
+        const __m512i q0 = roundAway(_mm512_mul_ps(x0, vid)), q1 = roundAway(_mm512_mul_ps(x1, vid));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * b), _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
+        dOut[b] = d;
+        int32_t sums[2] = {_mm512_reduce_add_epi32(q0), _mm512_reduce_add_epi32(q1)};
+        if (f.group == 16) {
+            for (int h = 0; h < 2; ++h) {
+                const int32_t v = f.zeroPoint * sums[h];
+                std::memcpy(aux + 4 * (2 * b + h), &v, 4);
+            }
+        } else if (f.minTerm) {
+            const float v = d * float(sums[0] + sums[1]);
+            std::memcpy(aux + 4 * b, &v, 4);
+        } else {
+            const int32_t v = f.zeroPoint * (sums[0] + sums[1]);
+            std::memcpy(aux + 4 * b, &v, 4);
+        }
+    }
+}
+
+}  // namespace
+
+bool quantizeActRows(TensorType weightType, const float* x, int64_t m, int64_t k, uint8_t* out,
+                     uint64_t stride) {
+    const ActFormat f = actFormat(weightType);
+    if (!f.quantized || (f.group == 16 && f.minTerm)) return false;
+    const uint64_t used = uint64_t(k) + 4 * uint64_t(k / 32) + 4 * uint64_t(k / f.group);
+    for (int64_t r = 0; r < m; ++r) {
+        uint8_t* row = out + uint64_t(r) * stride;
+        quantizeRow(x + r * k, k, row, f);
+        if (stride > used) std::memset(row + used, 0, stride - used);
+    }
+    return true;
+}
+
+bool gemm(const GemmArgs& a) {
+    if (a.wStride * (kPanel - 1) > uint64_t(INT32_MAX)) return false;  // gather offsets are 32-bit
+    switch (a.type) {
+    case TensorType::Q4_0: runQuant<DecQ4_0>(a); return true;
+    case TensorType::Q4_1: runQuant<DecQ4_1>(a); return true;
+    case TensorType::Q5_0: runQuant<DecQ5_0>(a); return true;
+    case TensorType::Q5_1: runQuant<DecQ5_1>(a); return true;
+    case TensorType::Q8_0: runQuant<DecQ8_0>(a); return true;
+    case TensorType::Q4_K: runQuant<DecQ4K>(a); return true;
+    case TensorType::Q5_K: runQuant<DecQ5K>(a); return true;
+    case TensorType::Q6_K: runQuant<DecQ6K>(a); return true;
+    case TensorType::F32: runFloat<TensorType::F32>(a); return true;
+    case TensorType::F16: runFloat<TensorType::F16>(a); return true;
+    case TensorType::BF16: runFloat<TensorType::BF16>(a); return true;
+    default: return false;
+    }
+}
+
+}  // namespace glassbox::kernels::detail::avx512

@@ -1,0 +1,72 @@
+// Internal interface of the matmul kernels (matmul.cpp drives them).
+//
+// Quantized weights are multiplied with activations in the "A8" row format,
+// private to the matmul code and identical for every instruction set:
+//   int8  qs[k]          activations rounded to round(x / d), |q| <= 127
+//   float d[k / 32]      one scale per 32 values (amax / 127, as Q8_0)
+//   aux[k / G]           per weight-scale group of G values (16 or 32):
+//                        float d * sum(q) for weight types with a min term,
+//                        int32 zeroPoint * sum(q) for zero-point types
+// padded to a multiple of 64 bytes. Float weights (F32/F16/BF16) take plain
+// float rows instead (stride 4 * k bytes).
+//
+// Every weight type is reduced to the same algebra per group of G values:
+//   w = scale * u + min       (u an unsigned integer, 0..255)
+// or, for zero-point types, w = scale * (u - zeroPoint), so a weight row's
+// contribution per group is  scale * d_a * (Σ u·q - zeroPoint·Σ q) + min * d_a·Σ q.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/tensor_types.h"
+
+namespace glassbox::kernels::detail {
+
+using engine::TensorType;
+
+struct ActFormat {
+    int group = 32;     // weight-scale group size (16 or 32)
+    bool minTerm = false;  // aux is float d*Σq (true) or int32 zeroPoint*Σq (false)
+    int zeroPoint = 0;  // for !minTerm
+    bool quantized = false;  // false: plain float activations
+};
+
+// Format for a weight type; quantized = false for F32/F16/BF16.
+ActFormat actFormat(TensorType weightType);
+// Bytes of one activation row for a weight type and row length k.
+uint64_t actRowBytes(TensorType weightType, int64_t k);
+
+// One matrix product over a slice of weight rows.
+struct GemmArgs {
+    TensorType type = TensorType::F32;
+    const uint8_t* w = nullptr;  // first weight row of the slice
+    uint64_t wStride = 0;        // bytes between weight rows
+    int64_t k = 0;               // elements per row
+    int64_t nRows = 0;           // weight rows in the slice
+    const uint8_t* x = nullptr;  // activation rows (A8 or float)
+    uint64_t xStride = 0;        // bytes between activation rows
+    int64_t m = 0;               // activation rows
+    float* y = nullptr;          // y[r * ldy + i] for weight row i of the slice
+    int64_t ldy = 0;
+};
+
+namespace scalar {
+void quantizeActRows(TensorType weightType, const float* x, int64_t m, int64_t k, uint8_t* out,
+                     uint64_t stride);
+void gemm(const GemmArgs& a);
+}  // namespace scalar
+
+namespace avx2 {
+// Return false when the type is not handled at this level.
+bool quantizeActRows(TensorType weightType, const float* x, int64_t m, int64_t k, uint8_t* out,
+                     uint64_t stride);
+bool gemm(const GemmArgs& a);
+}  // namespace avx2
+
+namespace avx512 {
+bool quantizeActRows(TensorType weightType, const float* x, int64_t m, int64_t k, uint8_t* out,
+                     uint64_t stride);
+bool gemm(const GemmArgs& a);
+}  // namespace avx512
+
+}  // namespace glassbox::kernels::detail

@@ -1,0 +1,6 @@
+// AVX2 dot products on quantized blocks (stub while being written).
+#include "kernels/cpu/quant_impl.h"
+namespace glassbox::kernels::detail::avx2 {
+VecDotFn vecDotFor(TensorType) { return nullptr; }
+DequantizeFn dequantizeFor(TensorType) { return nullptr; }
+}

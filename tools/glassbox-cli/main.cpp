@@ -1,0 +1,43 @@
+// glassbox-cli: the engine, headless. Dispatches to one subcommand.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tools/glassbox-cli/commands.h"
+
+namespace {
+
+void printUsage() {
+    std::fprintf(stderr,
+                 "glassbox-cli " GLASSBOX_VERSION " — look inside a language model from the command line\n\n"
+                 "usage: glassbox-cli COMMAND [options]\n\n"
+                 "commands:\n"
+                 "  info        -m MODEL                      metadata, architecture and tensor table\n"
+                 "  tokenize    -m MODEL -p TEXT              token ids and pieces\n"
+                 "  generate    -m MODEL -p PROMPT [--chat]   stream a completion (sampling flags: --help)\n"
+                 "  logits      -m MODEL -f TEXT -o OUT.npy   teacher-forced logits for every position\n"
+                 "  perplexity  -m MODEL -f TEXT [-c CTX]     perplexity of a text\n"
+                 "  bench       -m MODEL [-t N] [-p 512] [-n 128]  prefill and decode tokens/s\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+        printUsage();
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string command = argv[1];
+    std::vector<std::string> args(argv + 2, argv + argc);
+    using namespace glassbox::cli;
+    if (command == "info") return runInfo(args);
+    if (command == "tokenize") return runTokenize(args);
+    if (command == "generate") return runGenerate(args);
+    if (command == "logits") return runLogits(args);
+    if (command == "perplexity") return runPerplexity(args);
+    if (command == "bench") return runBench(args);
+    std::fprintf(stderr, "error: unknown command '%s'\n\n", command.c_str());
+    printUsage();
+    return 2;
+}
