@@ -90,12 +90,10 @@ void mergeWord(const TokenizerImpl& impl, std::string_view word, std::vector<int
     std::vector<Symbol> syms;
     syms.reserve(word.size());
     for (char c : word) {
+        // A byte the vocabulary has no token for is dropped, as the reference
+        // implementations do for byte-level vocabularies.
         const int32_t id = impl.byteTokens[static_cast<uint8_t>(c)];
-        if (id == kNoToken) {
-            if (impl.vocab.unk != kNoToken) syms.push_back(Symbol{impl.vocab.unk, 0, 0, true});
-            continue;
-        }
-        syms.push_back(Symbol{id, 0, 0, true});
+        if (id != kNoToken) syms.push_back(Symbol{id, 0, 0, true});
     }
     const auto n = static_cast<int32_t>(syms.size());
     for (int32_t i = 0; i < n; ++i) {

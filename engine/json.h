@@ -207,4 +207,15 @@ void appendJsonString(std::string& out, std::string_view s, bool escapeNonAscii 
 std::string jsonPathKey(std::string_view base, std::string_view key);
 std::string jsonPathIndex(std::string_view base, size_t index);
 
+// Shared by the parser and the serializer; not part of the API.
+namespace json_internal {
+// Two-character escapes: "\\n" stands for '\n' and so on.
+inline constexpr std::string_view kEscapeLetters = "\"\\/bfnrt";
+inline constexpr std::string_view kEscapedChars = "\"\\/\b\f\n\r\t";
+// One UTF-8 sequence at p: its length (1..4) and code point, 0 when the
+// bytes are not valid UTF-8, or -1 when a valid prefix is cut off by `end`.
+int decodeUtf8(const unsigned char* p, const unsigned char* end, uint32_t& codePoint);
+void appendUtf8(std::string& out, uint32_t codePoint);
+}  // namespace json_internal
+
 }  // namespace glassbox::engine

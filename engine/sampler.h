@@ -100,6 +100,8 @@ struct SampleResult {
     SamplerStages stages;
 };
 
+// One Sampler per generation stream: it holds the random state and scratch
+// buffers, so it is not for concurrent use.
 class Sampler {
 public:
     // InvalidArgument (from SamplerSettings::validate) when a field is out of

@@ -19,6 +19,7 @@ struct SamplerSettings {
     static constexpr uint64_t kRandomSeed = ~uint64_t(0);
 
     // Caps enforced by validate().
+    static constexpr float kMinTemperature = 1e-4f;  // below this (except 0) 1/T overflows the maths
     static constexpr float kMaxTemperature = 100.0f;
     static constexpr float kMaxRepeatPenalty = 10.0f;
     static constexpr float kMaxPresenceFrequency = 2.0f;  // OpenAI's range [-2, 2]
@@ -29,7 +30,7 @@ struct SamplerSettings {
     static constexpr int32_t kMaxTopLogprobs = 20;
     static constexpr int32_t kMaxStageCandidates = 1024;
 
-    float temperature = 0.8f;    // 0 = greedy (argmax after penalties)
+    float temperature = 0.8f;    // 0 = greedy (argmax after penalties), else [1e-4, 100]
     int32_t topK = 40;           // keep the k most likely; 0 = off
     float topP = 0.95f;          // nucleus: smallest set with mass >= p; 1 = off
     float minP = 0.05f;          // keep p >= minP * p_max; 0 = off
@@ -54,8 +55,9 @@ inline Result<void> SamplerSettings::validate() const {
         return makeError(ErrorCode::InvalidArgument, std::string(field) + " " + message, field);
     };
     // Written as !(inside) so NaN fails every check.
-    if (!(temperature >= 0.0f && temperature <= kMaxTemperature))
-        return bad("temperature", "must be in [0, 100] (0 = greedy)");
+    if (!(temperature == 0.0f ||
+          (temperature >= kMinTemperature && temperature <= kMaxTemperature)))
+        return bad("temperature", "must be 0 (greedy) or in [0.0001, 100]");
     if (topK < 0) return bad("topK", "must be >= 0 (0 = off)");
     if (!(topP > 0.0f && topP <= 1.0f)) return bad("topP", "must be in (0, 1] (1 = off)");
     if (!(minP >= 0.0f && minP <= 1.0f)) return bad("minP", "must be in [0, 1] (0 = off)");

@@ -2,11 +2,12 @@
 // (Llama 2 family) vocabularies. A Tokenizer is immutable after create() and
 // safe to share between threads; copies share the same tables.
 //
-// Invariants: encode never fails (bytes that no token covers become byte
-// tokens, or unk, or are dropped when the vocabulary has neither), and for
-// text without special-token strings decode(encode(text)) == text whenever
-// the vocabulary covers every byte (true for byte-level BPE and for Spm
-// vocabularies with all 256 <0xNN> tokens), including invalid UTF-8.
+// Invariants: encode never fails. Bytes that no token covers become <0xNN>
+// byte tokens or unk (Spm), or are dropped (byte-level BPE, as Hugging Face
+// tokenizers and llama.cpp do). decode(encode(text)) == text, including
+// invalid UTF-8, whenever the vocabulary covers every byte (all 256
+// byte-level characters, or all 256 <0xNN> tokens); special-token strings
+// in the text come back as the same strings.
 #pragma once
 
 #include <cstdint>

@@ -150,19 +150,23 @@ def our_ids(cli, model, corpus_path, pre=None):
     proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8")
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
-    sys.stderr.write(proc.stderr)
+    notes = [line for line in proc.stderr.splitlines() if line.startswith(("encoded", "round trip:"))]
     out = proc.stdout.split("\n")
-    return [[int(x) for x in line.split()] for line in out[:-1]]
+    return [[int(x) for x in line.split()] for line in out[:-1]], "; ".join(notes)
 
 
-def compare(name, ref, lines, ours, show=5):
+def reference_ids(ref, lines):
+    return [enc.ids for enc in ref.encode_batch(lines, add_special_tokens=False)]
+
+
+def compare(name, ref, lines, ref_ids, ours_and_notes, show=5):
+    ours, notes = ours_and_notes
     if len(ours) != len(lines):
         print(f"[{name}] line count differs: ours {len(ours)}, corpus {len(lines)}")
         return False
     same = 0
     shown = 0
-    for i, (text, mine) in enumerate(zip(lines, ours)):
-        theirs = ref.encode(text, add_special_tokens=False).ids
+    for i, (text, mine, theirs) in enumerate(zip(lines, ours, ref_ids)):
         if theirs == mine:
             same += 1
             continue
@@ -172,7 +176,7 @@ def compare(name, ref, lines, ours, show=5):
             print(f"    ours: {mine[:40]}")
             print(f"    hf:   {theirs[:40]}")
             print(f"    hf pieces: {[ref.id_to_token(t) for t in theirs[:24]]}")
-    print(f"[{name}] {same}/{len(lines)} lines identical")
+    print(f"[{name}] {same}/{len(lines)} lines identical  ({notes})")
     return same == len(lines)
 
 
@@ -188,24 +192,32 @@ def main():
     ok = True
     if args.tokenizer_json:
         ref = Tokenizer.from_file(args.tokenizer_json)
-        ok = compare("tokenizer.json", ref, lines, our_ids(args.cli, args.tokenizer_json, args.corpus))
+        ok = compare("tokenizer.json", ref, lines, reference_ids(ref, lines),
+                     our_ids(args.cli, args.tokenizer_json, args.corpus))
         return 0 if ok else 1
     modes = ["smollm", "gpt2", "llama3", "qwen2", "spm"] if args.mode == "all" else [args.mode]
-    for mode in modes:
-        if mode == "spm":
-            tokens, scores, types = spm_vocab(lines)
-            ref = spm_reference(tokens, scores, types)
-            with tempfile.TemporaryDirectory() as tmp:
-                json_path = os.path.join(tmp, "tokenizer.json")
-                ref.save(json_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        json_path = os.path.join(tmp, "tokenizer.json")
+        for mode in modes:
+            if mode == "spm":
+                tokens, scores, types = spm_vocab(lines)
+                ref = spm_reference(tokens, scores, types)
                 gguf_path = os.path.join(tmp, "spm-vocab.gguf")
                 write_spm_gguf(gguf_path, tokens, scores, types)
-                ok &= compare("spm tokenizer.json", ref, lines, our_ids(args.cli, json_path, args.corpus))
-                ok &= compare("spm gguf", ref, lines, our_ids(args.cli, gguf_path, args.corpus))
-        else:
-            ref = bpe_reference(args.model, mode)
-            pre = None if mode == "smollm" else mode
-            ok &= compare(mode, ref, lines, our_ids(args.cli, args.model, args.corpus, pre))
+                theirs = reference_ids(ref, lines)
+                ref.save(json_path)
+                ok &= compare("spm, ours from tokenizer.json", ref, lines, theirs,
+                              our_ids(args.cli, json_path, args.corpus))
+                ok &= compare("spm, ours from gguf", ref, lines, theirs, our_ids(args.cli, gguf_path, args.corpus))
+            else:
+                ref = bpe_reference(args.model, mode)
+                theirs = reference_ids(ref, lines)
+                pre = None if mode == "smollm" else mode
+                ok &= compare(f"{mode}, ours from gguf", ref, lines, theirs,
+                              our_ids(args.cli, args.model, args.corpus, pre))
+                ref.save(json_path)
+                ok &= compare(f"{mode}, ours from tokenizer.json", ref, lines, theirs,
+                              our_ids(args.cli, json_path, args.corpus))
     return 0 if ok else 1
 
 

@@ -171,15 +171,21 @@ private slots:
         QTest::addColumn<int>("heads");
         QTest::addColumn<int>("kvHeads");
         QTest::addColumn<double>("tolerance");
-        QTest::newRow("llama-f32-gqa") << "llama" << int(TensorType::F32) << 4 << 2 << 1e-4;
-        QTest::newRow("llama-f32-mha") << "llama" << int(TensorType::F32) << 4 << 4 << 1e-4;
-        QTest::newRow("llama-f32-mqa") << "llama" << int(TensorType::F32) << 4 << 1 << 1e-4;
-        QTest::newRow("qwen2-f32-neox-bias") << "qwen2" << int(TensorType::F32) << 4 << 2 << 1e-4;
-        QTest::newRow("llama-f16") << "llama" << int(TensorType::F16) << 4 << 2 << 2e-3;
-        QTest::newRow("llama-q8_0") << "llama" << int(TensorType::Q8_0) << 4 << 2 << 3e-2;
-        QTest::newRow("llama-q4_1") << "llama" << int(TensorType::Q4_1) << 4 << 2 << 3e-2;
-        QTest::newRow("llama-q4_0") << "llama" << int(TensorType::Q4_0) << 4 << 2 << 3e-2;
-        QTest::newRow("llama-q5_1") << "llama" << int(TensorType::Q5_1) << 4 << 2 << 3e-2;
+        QTest::addColumn<int>("embd");
+        QTest::newRow("llama-f32-gqa") << "llama" << int(TensorType::F32) << 4 << 2 << 1e-4 << 64;
+        QTest::newRow("llama-f32-mha") << "llama" << int(TensorType::F32) << 4 << 4 << 1e-4 << 64;
+        QTest::newRow("llama-f32-mqa") << "llama" << int(TensorType::F32) << 4 << 1 << 1e-4 << 64;
+        QTest::newRow("qwen2-f32-neox-bias") << "qwen2" << int(TensorType::F32) << 4 << 2 << 1e-4 << 64;
+        QTest::newRow("llama-f16") << "llama" << int(TensorType::F16) << 4 << 2 << 2e-3 << 64;
+        QTest::newRow("llama-q8_0") << "llama" << int(TensorType::Q8_0) << 4 << 2 << 3e-2 << 64;
+        QTest::newRow("llama-q4_1") << "llama" << int(TensorType::Q4_1) << 4 << 2 << 3e-2 << 64;
+        QTest::newRow("llama-q4_0") << "llama" << int(TensorType::Q4_0) << 4 << 2 << 3e-2 << 64;
+        QTest::newRow("llama-q5_1") << "llama" << int(TensorType::Q5_1) << 4 << 2 << 3e-2 << 64;
+        QTest::newRow("llama-q5_0") << "llama" << int(TensorType::Q5_0) << 4 << 2 << 3e-2 << 64;
+        QTest::newRow("llama-bf16") << "llama" << int(TensorType::BF16) << 4 << 2 << 1e-2 << 64;
+        QTest::newRow("llama-q4_k") << "llama" << int(TensorType::Q4_K) << 8 << 2 << 3e-2 << 256;
+        QTest::newRow("llama-q5_k") << "llama" << int(TensorType::Q5_K) << 8 << 2 << 3e-2 << 256;
+        QTest::newRow("llama-q6_k") << "llama" << int(TensorType::Q6_K) << 8 << 2 << 3e-2 << 256;
     }
 
     void matchesReference() {
@@ -188,7 +194,10 @@ private slots:
         QFETCH(int, heads);
         QFETCH(int, kvHeads);
         QFETCH(double, tolerance);
+        QFETCH(int, embd);
         testing::SyntheticModelSpec spec;
+        spec.nEmbd = embd;
+        spec.nFf = 2 * embd;
         spec.architecture = arch.toStdString();
         spec.weightType = TensorType(type);
         spec.nHead = heads;

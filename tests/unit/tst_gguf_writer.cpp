@@ -18,6 +18,8 @@ using namespace glassbox::engine;
 
 namespace {
 
+// The parsed file points into `bytes`, which must outlive it.
+GgufFile parseOk(std::vector<uint8_t>&&) = delete;
 GgufFile parseOk(const std::vector<uint8_t>& bytes) {
     auto r = GgufFile::parse({bytes.data(), bytes.size()});
     if (!r.ok()) qFatal("parse failed: %s", r.error().toString().c_str());
@@ -87,7 +89,8 @@ void TestGgufWriter::scalarSettersAndReplacement() {
     QVERIFY(w.remove("n"));
     QVERIFY(!w.remove("n"));
     QVERIFY(!w.has("n"));
-    const GgufFile f = parseOk(w.writeToBuffer().value());
+    const auto bytes = w.writeToBuffer().value();
+    const GgufFile f = parseOk(bytes);
     QCOMPARE(f.metadata().size(), size_t(3));
     QCOMPARE(f.metadata()[0].first, std::string("s"));
     QCOMPARE(f.getString("s"), std::optional<std::string>("second"));

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <ctime>
 
 #include "engine/json.h"
 
@@ -96,6 +97,9 @@ void TestJson::numbers() {
     QVERIFY(parsed("1.7976931348623157e308").isNumber());
     QCOMPARE(parseJson("1e400").error().code, ErrorCode::Malformed);
     QCOMPARE(parseJson("-1e99999999999999999999").error().code, ErrorCode::Malformed);
+    QCOMPARE(parseJson("2.5e+9223372036854775807").error().code, ErrorCode::Malformed);
+    QCOMPARE(*parsed("-25e-9223372036854775808").asDouble(), -0.0);
+    QCOMPARE(*parsed("0.00e99999999999999999999").asDouble(), 0.0);
 }
 
 void TestJson::strings() {
@@ -355,19 +359,23 @@ void TestJson::builders() {
 void TestJson::bigTokenizerLikeInput() {
     size_t vocabEntries = 0;
     const std::string text = tokenizerLikeJson(10u << 20, vocabEntries);
-    double best = 1e9;
+    // CPU time, so a busy machine does not make the bound flaky.
+    double best = 1e9, bestWall = 1e9;
     JsonValue v;
     for (int i = 0; i < 3; ++i) {
+        const std::clock_t cpuStart = std::clock();
         const auto start = std::chrono::steady_clock::now();
         auto r = parseJson(text);
-        const double ms =
+        const double wall =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        const double cpu = 1000.0 * double(std::clock() - cpuStart) / CLOCKS_PER_SEC;
         QVERIFY(r.ok());
-        best = std::min(best, ms);
+        best = std::min(best, cpu);
+        bestWall = std::min(bestWall, wall);
         v = std::move(r).value();
     }
-    qInfo("parsed %.1f MB with %zu vocab entries in %.1f ms (best of 3)", double(text.size()) / 1e6,
-          vocabEntries, best);
+    qInfo("parsed %.1f MB with %zu vocab entries in %.1f ms CPU, %.1f ms wall (best of 3)",
+          double(text.size()) / 1e6, vocabEntries, best, bestWall);
     const JsonValue* vocab = v.find("model") ? v.find("model")->find("vocab") : nullptr;
     QVERIFY(vocab);
     QCOMPARE(vocab->size(), vocabEntries);
@@ -376,7 +384,7 @@ void TestJson::bigTokenizerLikeInput() {
     QCOMPARE(vocab->find(lastKey)->asInt(), std::optional<int64_t>(int64_t(vocabEntries - 1)));
     QVERIFY(v.find("model")->find("merges")->size() > 100000);
 #ifdef NDEBUG
-    QVERIFY2(best < 1500.0, "10 MB parse is far slower than expected");
+    QVERIFY2(best < 1000.0, "10 MB parse is far slower than expected");
 #endif
 }
 

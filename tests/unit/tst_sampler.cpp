@@ -171,7 +171,8 @@ void TestSampler::invalidSettingsRejected_data() {
     const char* fields[] = {"temperature", "temperature", "topP", "topP", "minP", "topK",
                             "repeatPenalty", "presencePenalty", "frequencyPenalty",
                             "penaltyLastN", "maxTokens", "stopStrings", "stopStrings",
-                            "stopStrings", "topLogprobs", "stageCandidates", "temperature"};
+                            "stopStrings", "topLogprobs", "stageCandidates", "temperature",
+                            "temperature"};
     for (int i = 0; i < int(std::size(fields)); ++i)
         QTest::addRow("%d-%s", i, fields[i]) << i << QString::fromLatin1(fields[i]);
 }
@@ -198,6 +199,7 @@ void TestSampler::invalidSettingsRejected() {
         case 14: s.topLogprobs = 21; break;
         case 15: s.stageCandidates = 0; break;
         case 16: s.temperature = 1e9f; break;
+        case 17: s.temperature = 1e-30f; break;
     }
     const Result<void> checked = s.validate();
     QVERIFY(!checked.ok());
