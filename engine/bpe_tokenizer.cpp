@@ -33,10 +33,6 @@ const ByteLevelTables& byteLevelTables() {
     return tables;
 }
 
-uint64_t pairKey(int32_t left, int32_t right) {
-    return (uint64_t(uint32_t(left)) << 32) | uint32_t(right);
-}
-
 // The bytes a byte-level token string stands for. Codepoints outside the
 // byte-level alphabet are kept as their UTF-8 bytes.
 std::string byteLevelDecode(std::string_view piece) {

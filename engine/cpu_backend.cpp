@@ -5,6 +5,7 @@
 // a stop request is honoured between them.
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <new>
 #include <thread>
 
@@ -48,6 +49,11 @@ private:
     void computeAttention(int layer, int n, int pos0);
     void addBias(float* rows, int n, int dim, const std::optional<TensorView>& bias);
     uint8_t* cacheRow(std::vector<uint8_t>& cache, int layer, int pos);
+    struct MatJob {
+        const TensorView* w;
+        float* y;
+    };
+    void fusedMatmul(std::initializer_list<MatJob> jobs, const float* x, int n);
 
     std::shared_ptr<const Model> m_model;
     const ModelConfig& m_c;
@@ -56,7 +62,7 @@ private:
     size_t m_kvElemBytes = 2;
     std::vector<uint8_t> m_kCache, m_vCache;
     std::vector<float> m_x, m_h, m_q, m_k, m_v, m_attn, m_o, m_gate, m_up, m_scores, m_cos, m_sin;
-    std::vector<uint8_t> m_matmulScratch;
+    std::vector<uint8_t> m_matmulScratch, m_fusedScratch;
 };
 
 Status CpuBackend::allocate() {
@@ -159,9 +165,7 @@ void CpuBackend::attentionBlock(const LayerWeights& l, int layer, int n, int pos
     const float* normW = reinterpret_cast<const float*>(l.attnNorm.data);
     for (int i = 0; i < n; ++i)
         rmsNormRow(&m_x[size_t(i) * c.nEmbd], normW, c.nEmbd, c.rmsEps, &m_h[size_t(i) * c.nEmbd]);
-    kernels::matmul(l.wq, m_h.data(), n, m_q.data(), m_pool, m_matmulScratch);
-    kernels::matmul(l.wk, m_h.data(), n, m_k.data(), m_pool, m_matmulScratch);
-    kernels::matmul(l.wv, m_h.data(), n, m_v.data(), m_pool, m_matmulScratch);
+    fusedMatmul({{&l.wq, m_q.data()}, {&l.wk, m_k.data()}, {&l.wv, m_v.data()}}, m_h.data(), n);
     addBias(m_q.data(), n, c.qDim(), l.bq);
     addBias(m_k.data(), n, c.kvDim(), l.bk);
     addBias(m_v.data(), n, c.kvDim(), l.bv);
@@ -178,8 +182,7 @@ void CpuBackend::feedForwardBlock(const LayerWeights& l, int n) {
     const float* normW = reinterpret_cast<const float*>(l.ffnNorm.data);
     for (int i = 0; i < n; ++i)
         rmsNormRow(&m_x[size_t(i) * c.nEmbd], normW, c.nEmbd, c.rmsEps, &m_h[size_t(i) * c.nEmbd]);
-    kernels::matmul(l.wGate, m_h.data(), n, m_gate.data(), m_pool, m_matmulScratch);
-    kernels::matmul(l.wUp, m_h.data(), n, m_up.data(), m_pool, m_matmulScratch);
+    fusedMatmul({{&l.wGate, m_gate.data()}, {&l.wUp, m_up.data()}}, m_h.data(), n);
     const size_t total = size_t(n) * c.nFf;
     for (size_t i = 0; i < total; ++i) {
         const float g = m_gate[i];
@@ -187,6 +190,39 @@ void CpuBackend::feedForwardBlock(const LayerWeights& l, int n) {
     }
     kernels::matmul(l.wDown, m_gate.data(), n, m_o.data(), m_pool, m_matmulScratch);
     for (size_t i = 0; i < size_t(n) * c.nEmbd; ++i) m_x[i] += m_o[i];
+}
+
+// Several matrices reading the same activations (Q/K/V, gate/up) in one
+// parallel region: activations are quantized once and the union of their
+// rows is split over the threads in 32-row panels. Falls back to separate
+// products when the weight types differ.
+void CpuBackend::fusedMatmul(std::initializer_list<MatJob> jobs, const float* x, int n) {
+    const TensorView& first = *jobs.begin()->w;
+    bool sameType = true;
+    int64_t totalRows = 0;
+    for (const MatJob& j : jobs) {
+        sameType = sameType && j.w->type == first.type && j.w->ne[0] == first.ne[0];
+        totalRows += j.w->ne[1];
+    }
+    if (!sameType || m_pool.size() == 1) {
+        for (const MatJob& j : jobs) kernels::matmul(*j.w, x, n, j.y, m_pool, m_matmulScratch);
+        return;
+    }
+    kernels::quantizeActivations(first.type, x, n, first.ne[0], m_fusedScratch);
+    constexpr int64_t kPanel = 32;
+    const int64_t panels = (totalRows + kPanel - 1) / kPanel;
+    m_pool.run([&](int t, int nt) {
+        const int64_t begin = std::min(totalRows, panels * t / nt * kPanel);
+        const int64_t end = std::min(totalRows, panels * (t + 1) / nt * kPanel);
+        int64_t jobStart = 0;
+        for (const MatJob& j : jobs) {
+            const int64_t rows = j.w->ne[1];
+            const int64_t b = std::max(begin, jobStart) - jobStart;
+            const int64_t e = std::min(end, jobStart + rows) - jobStart;
+            if (e > b) kernels::matmulRows(*j.w, m_fusedScratch.data(), n, j.y + b, rows, b, e);
+            jobStart += rows;
+        }
+    });
 }
 
 // RoPE angles follow ggml's float recurrence (theta *= theta_scale) so the

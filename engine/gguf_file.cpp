@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 #include "engine/bounded_reader.h"
@@ -195,7 +196,11 @@ Status GgufParser::run() {
 Status GgufParser::readHeader() {
     FieldName f("header", kNoIndex, "magic");
     GB_ASSIGN_OR_RETURN(uint32_t magic, readField<uint32_t>(m_r, f));
-    if (magic != kGgufMagic) return fail(ErrorCode::Malformed, f, 0, "bad magic ", magic, ", expected \"GGUF\"");
+    if (magic != kGgufMagic) {
+        char text[16];
+        std::snprintf(text, sizeof text, "0x%08x", magic);
+        return fail(ErrorCode::Malformed, f, 0, "bad magic ", text, ", expected \"GGUF\" (0x46554747)");
+    }
     f.part = "version";
     GB_ASSIGN_OR_RETURN(m_version, readField<uint32_t>(m_r, f));
     if (m_version == 1) return fail(ErrorCode::Unsupported, f, 4, "GGUF version 1 is not supported");
@@ -399,7 +404,8 @@ std::string_view GgufParser::stringAt(uint64_t pos) const {
 // Records are sorted during the checks; a tensor's index is the number of
 // tensor infos that start before its own.
 uint64_t GgufParser::tensorIndex(uint64_t namePos) const {
-    return std::count_if(m_records.begin(), m_records.end(), [&](const TensorRecord& t) { return t.namePos < namePos; });
+    return std::count_if(m_records.begin(), m_records.end(),
+                         [&](const TensorRecord& t) { return t.namePos < namePos; });
 }
 
 Status GgufParser::checkDuplicateKeys() {
@@ -443,8 +449,9 @@ Status GgufParser::checkTensors() {
     for (const TensorRecord& t : m_records) {
         if (t.bytes == 0) continue;
         if (t.offset < end)
-            return fail(ErrorCode::Malformed, FieldName("tensor", tensorIndex(t.namePos), "offset", stringAt(t.namePos)),
-                        t.namePos, "data overlaps tensor '", stringAt(owner), "'");
+            return fail(ErrorCode::Malformed,
+                        FieldName("tensor", tensorIndex(t.namePos), "offset", stringAt(t.namePos)), t.namePos,
+                        "data overlaps tensor '", stringAt(owner), "'");
         end = t.offset + t.bytes;
         owner = t.namePos;
     }

@@ -13,7 +13,6 @@
 #include <array>
 #include <concepts>
 #include <cstdint>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>

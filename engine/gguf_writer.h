@@ -92,11 +92,9 @@ private:
 template <std::ranges::contiguous_range R>
 void GgufWriter::setArray(std::string key, const R& items) {
     using T = std::remove_cv_t<std::ranges::range_value_t<R>>;
-    if constexpr (std::is_same_v<T, std::string>) {
-        set(std::move(key), GgufValue::ofStrings(std::span<const std::string>(std::ranges::data(items), std::ranges::size(items))));
-    } else {
-        set(std::move(key), GgufValue::ofArray<T>(std::span<const T>(std::ranges::data(items), std::ranges::size(items))));
-    }
+    const std::span<const T> span(std::ranges::data(items), std::ranges::size(items));
+    if constexpr (std::is_same_v<T, std::string>) set(std::move(key), GgufValue::ofStrings(span));
+    else set(std::move(key), GgufValue::ofArray<T>(span));
 }
 
 }  // namespace glassbox::engine

@@ -33,9 +33,10 @@ public:
     std::string path(std::string_view key) const { return jsonPathKey(m_path, key); }
 
     Error wrongType(std::string_view key, const JsonValue& v, const char* wanted) const {
-        return makeError(ErrorCode::Malformed,
-                         std::string(key) + " must be " + wanted + ", not " + jsonTypeName(v.type()),
-                         path(key), v.offset());
+        return makeError(
+            ErrorCode::Malformed,
+            std::string(key) + " must be " + wanted + ", not " + jsonTypeName(v.type()), path(key),
+            v.offset());
     }
     Error outOfRange(std::string_view key, const std::string& message) const {
         const JsonValue* v = m_object.find(key);
@@ -104,17 +105,18 @@ Status readSizes(const Fields& f, HfConfig& c) {
     c.numKeyValueHeads = kvHeads.value_or(c.numAttentionHeads);
     GB_TRY(f.checkRange("num_key_value_heads", c.numKeyValueHeads, 1, c.numAttentionHeads));
     if (c.numAttentionHeads % c.numKeyValueHeads != 0)
-        return f.outOfRange("num_key_value_heads",
-                            "(" + std::to_string(c.numKeyValueHeads) + ") does not divide " +
-                                "num_attention_heads (" + std::to_string(c.numAttentionHeads) + ")");
+        return f.outOfRange("num_key_value_heads", "(" + std::to_string(c.numKeyValueHeads) +
+                                                       ") does not divide " +
+                                                       "num_attention_heads (" +
+                                                       std::to_string(c.numAttentionHeads) + ")");
     GB_ASSIGN_OR_RETURN(c.headDim, f.optInt("head_dim"));
     if (c.headDim) {
         GB_TRY(f.checkRange("head_dim", *c.headDim, 1, kMaxHeadDim));
     } else if (c.hiddenSize % c.numAttentionHeads != 0) {
-        return f.outOfRange("num_attention_heads",
-                            "(" + std::to_string(c.numAttentionHeads) + ") does not divide " +
-                                "hidden_size (" + std::to_string(c.hiddenSize) +
-                                ") and there is no head_dim");
+        return f.outOfRange("num_attention_heads", "(" + std::to_string(c.numAttentionHeads) +
+                                                       ") does not divide " + "hidden_size (" +
+                                                       std::to_string(c.hiddenSize) +
+                                                       ") and there is no head_dim");
     }
     GB_ASSIGN_OR_RETURN(const auto maxPos, f.optInt("max_position_embeddings"));
     if (maxPos) {
@@ -126,8 +128,9 @@ Status readSizes(const Fields& f, HfConfig& c) {
 
 Status checkPositive(const Fields& f, std::string_view key, double v, double below) {
     if (!std::isfinite(v) || v <= 0.0 || v >= below)
-        return f.outOfRange(key, "must be a positive number" +
-                                     std::string(std::isinf(below) ? "" : " below " + std::to_string(below)));
+        return f.outOfRange(
+            key, "must be a positive number" +
+                     std::string(std::isinf(below) ? "" : " below " + std::to_string(below)));
     return {};
 }
 
@@ -157,7 +160,8 @@ Status readRope(const Fields& f, const std::string& key, HfConfig& c) {
         return r.missing("factor");
     }
     if (!c.ropeScalingSupported())
-        c.warnings.push_back("RoPE scaling \"" + *type + "\" is not supported; positions use plain RoPE");
+        c.warnings.push_back("RoPE scaling \"" + *type +
+                             "\" is not supported; positions use plain RoPE");
     return {};
 }
 
@@ -170,7 +174,8 @@ Status readTokens(const Fields& f, HfConfig& c) {
                 const auto id = eos->items()[i].asInt();
                 if (!id || *id < 0 || *id > INT32_MAX)
                     return makeError(ErrorCode::Malformed, "eos_token_id items must be token ids",
-                                     jsonPathIndex(f.path("eos_token_id"), i), eos->items()[i].offset());
+                                     jsonPathIndex(f.path("eos_token_id"), i),
+                                     eos->items()[i].offset());
                 c.eosTokenIds.push_back(*id);
             }
         } else {
@@ -193,7 +198,8 @@ Status readStrings(const Fields& f, HfConfig& c) {
             const auto s = archs->items()[i].asString();
             if (!s)
                 return makeError(ErrorCode::Malformed, "architectures items must be strings",
-                                 jsonPathIndex(f.path("architectures"), i), archs->items()[i].offset());
+                                 jsonPathIndex(f.path("architectures"), i),
+                                 archs->items()[i].offset());
             c.architectures.emplace_back(*s);
         }
     }
@@ -258,9 +264,10 @@ Result<HfConfig> parseHfConfig(std::string_view json) {
     limits.maxDepth = 32;
     GB_ASSIGN_OR_RETURN(const JsonValue root, parseJson(json, limits));
     if (!root.isObject())
-        return makeError(ErrorCode::Malformed,
-                         std::string("config must be a JSON object, not ") + jsonTypeName(root.type()),
-                         "$", root.offset());
+        return makeError(
+            ErrorCode::Malformed,
+            std::string("config must be a JSON object, not ") + jsonTypeName(root.type()), "$",
+            root.offset());
     const Fields f(root, "$");
     HfConfig c;
     GB_TRY(readStrings(f, c));
@@ -275,7 +282,8 @@ Result<HfConfig> readHfConfigFile(const std::string& path) {
     if (file.size() > kMaxConfigBytes)
         return makeError(ErrorCode::Overflow, "config file '" + path + "' is larger than 16 MiB");
     const auto bytes = file.bytes();
-    return parseHfConfig(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    return parseHfConfig(
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace glassbox::engine

@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <functional>
-#include <new>
 
 namespace glassbox::engine {
 namespace {

@@ -170,7 +170,9 @@ struct JsonMember {
 
 struct JsonLimits {
     uint64_t maxBytes = uint64_t(256) << 20;  // larger input: Overflow
-    uint32_t maxDepth = 128;                  // deeper nesting: Overflow
+    // Deeper nesting: Overflow. Each level costs the parser a few hundred
+    // bytes of stack, so keep this modest.
+    uint32_t maxDepth = 128;
     uint64_t maxValues = uint64_t(16) << 20;  // more values in all: Overflow
     bool rejectDuplicateKeys = true;          // false: the last value wins
 };
@@ -188,7 +190,7 @@ struct JsonLimits {
 Result<JsonValue> parseJson(std::string_view text, const JsonLimits& limits = {});
 
 struct JsonDumpOptions {
-    int indent = 0;            // 0: compact; n: pretty, n spaces per level
+    int indent = 0;               // 0: compact; n: pretty, n spaces per level
     bool escapeNonAscii = false;  // write non-ASCII as \uXXXX escapes
 };
 

@@ -1,12 +1,12 @@
 // The JSON parser: bounded recursive descent (depth capped by JsonLimits)
 // straight into the DOM. It keeps its first error and unwinds by returning
 // false; the JSON path of the value being read is rebuilt only on error.
+#include "engine/json.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <new>
-
-#include "engine/json.h"
 
 namespace glassbox::engine {
 namespace {
@@ -26,15 +26,16 @@ int hexValue(char c) {
 class Parser {
 public:
     Parser(std::string_view text, const JsonLimits& limits)
-        : m_begin(text.data()), m_p(text.data()), m_end(text.data() + text.size()),
+        : m_begin(text.data()),
+          m_p(text.data()),
+          m_end(text.data() + text.size()),
           m_limits(limits) {}
 
     Result<JsonValue> run() {
         if (uint64_t(m_end - m_begin) > m_limits.maxBytes)
             return makeError(ErrorCode::Overflow,
                              "input of " + std::to_string(m_end - m_begin) +
-                                 " bytes exceeds the limit of " +
-                                 std::to_string(m_limits.maxBytes),
+                                 " bytes exceeds the limit of " + std::to_string(m_limits.maxBytes),
                              "$", 0);
         if (m_end - m_p >= 3 && std::memcmp(m_p, "\xEF\xBB\xBF", 3) == 0) m_p += 3;
         JsonValue root;
@@ -112,8 +113,8 @@ private:
         if (m_p == m_end) return truncated(what);
         more = *m_p == ',';
         if (!more && *m_p != close)
-            return fail(ErrorCode::Malformed, std::string("expected ',' or '") + close + "' in " + what,
-                        m_p);
+            return fail(ErrorCode::Malformed,
+                        std::string("expected ',' or '") + close + "' in " + what, m_p);
         ++m_p;
         skipWs();
         return true;
@@ -190,7 +191,8 @@ private:
         value = 0;
         for (int i = 0; i < 4; ++i) {
             const int h = hexValue(m_p[i]);
-            if (h < 0) return fail(ErrorCode::Malformed, "invalid hex digit in \\u escape", m_p + i);
+            if (h < 0)
+                return fail(ErrorCode::Malformed, "invalid hex digit in \\u escape", m_p + i);
             value = (value << 4) | uint32_t(h);
         }
         m_p += 4;
@@ -280,7 +282,10 @@ private:
         if (!expectDigit(m_p == start ? "unexpected character" : "expected a digit after '-'"))
             return false;
         const char* intStart = m_p;
-        if (*m_p == '0') ++m_p; else skipDigits();
+        if (*m_p == '0')
+            ++m_p;
+        else
+            skipDigits();
         const bool intIsZero = (m_p - intStart == 1 && *intStart == '0');
         const ptrdiff_t intDigits = m_p - intStart;
         bool integral = true;
@@ -314,7 +319,8 @@ private:
             for (const char* e = start; e < m_p; ++e) {
                 if (*e != 'e' && *e != 'E') continue;
                 const auto er = std::from_chars(e + (e[1] == '+' ? 2 : 1), m_p, exponent);
-                if (er.ec == std::errc::result_out_of_range) exponent = e[1] == '-' ? -kMaxExp : kMaxExp;
+                if (er.ec == std::errc::result_out_of_range)
+                    exponent = e[1] == '-' ? -kMaxExp : kMaxExp;
                 exponent = std::clamp(exponent, -kMaxExp, kMaxExp);
                 break;
             }

@@ -11,6 +11,7 @@
 #include "engine/bounded_reader.h"
 #include "engine/checked_math.h"
 #include "engine/json.h"
+#include "engine/mapped_file.h"
 
 namespace glassbox::engine {
 namespace {
@@ -57,17 +58,20 @@ Error fieldError(ErrorCode code, std::string message, std::string field, const J
 // A required non-negative integer (a dimension or an offset).
 Result<uint64_t> readIndex(const JsonValue& v, const std::string& field, const char* what) {
     if (!v.isNumber())
-        return fieldError(ErrorCode::Malformed, std::string(what) + " must be a number, not " +
-                                                    jsonTypeName(v.type()),
+        return fieldError(ErrorCode::Malformed,
+                          std::string(what) + " must be a number, not " + jsonTypeName(v.type()),
                           field, v);
     const auto i = v.asInt();
-    if (!i) return fieldError(ErrorCode::Malformed, std::string(what) + " must be an integer", field, v);
-    if (*i < 0) return fieldError(ErrorCode::Malformed, std::string(what) + " is negative", field, v);
+    if (!i)
+        return fieldError(ErrorCode::Malformed, std::string(what) + " must be an integer", field,
+                          v);
+    if (*i < 0)
+        return fieldError(ErrorCode::Malformed, std::string(what) + " is negative", field, v);
     return uint64_t(*i);
 }
 
-const JsonValue* requireMember(const JsonValue& entry, std::string_view key, const std::string& path,
-                               Error& error) {
+const JsonValue* requireMember(const JsonValue& entry, std::string_view key,
+                               const std::string& path, Error& error) {
     const JsonValue* v = entry.find(key);
     if (!v)
         error = fieldError(ErrorCode::Malformed, "tensor entry has no \"" + std::string(key) + "\"",
@@ -113,7 +117,8 @@ Status readOffsets(const JsonValue& entry, const std::string& path, SafetensorsT
     GB_ASSIGN_OR_RETURN(t.begin, readIndex(offsets->items()[0], jsonPathIndex(field, 0), "offset"));
     GB_ASSIGN_OR_RETURN(t.end, readIndex(offsets->items()[1], jsonPathIndex(field, 1), "offset"));
     if (t.end < t.begin)
-        return fieldError(ErrorCode::Malformed, "data_offsets end is before begin", field, *offsets);
+        return fieldError(ErrorCode::Malformed, "data_offsets end is before begin", field,
+                          *offsets);
     return {};
 }
 
@@ -131,11 +136,12 @@ Result<SafetensorsTensor> readTensor(const JsonMember& member, uint64_t dataSize
     if (!dtype) return error;
     const auto dtypeName = dtype->asString();
     if (!dtypeName)
-        return fieldError(ErrorCode::Malformed, "dtype must be a string", jsonPathKey(path, "dtype"),
-                          *dtype);
+        return fieldError(ErrorCode::Malformed, "dtype must be a string",
+                          jsonPathKey(path, "dtype"), *dtype);
     const auto parsed = safetensorsDtypeFromName(*dtypeName);
     if (!parsed)
-        return fieldError(ErrorCode::Unsupported, "unknown dtype \"" + std::string(*dtypeName) + "\"",
+        return fieldError(ErrorCode::Unsupported,
+                          "unknown dtype \"" + std::string(*dtypeName) + "\"",
                           jsonPathKey(path, "dtype"), *dtype);
     t.dtype = *parsed;
 
@@ -164,8 +170,7 @@ Result<SafetensorsTensor> readTensor(const JsonMember& member, uint64_t dataSize
     return t;
 }
 
-Status readMetadata(const JsonValue& value,
-                    std::vector<std::pair<std::string, std::string>>& out) {
+Status readMetadata(const JsonValue& value, std::vector<std::pair<std::string, std::string>>& out) {
     const std::string path = "$.__metadata__";
     if (value.isNull()) return {};
     if (!value.isObject())
@@ -173,10 +178,10 @@ Status readMetadata(const JsonValue& value,
     for (const JsonMember& m : value.members()) {
         const auto s = m.value.asString();
         if (!s)
-            return fieldError(ErrorCode::Malformed,
-                              std::string("metadata values must be strings, not ") +
-                                  jsonTypeName(m.value.type()),
-                              jsonPathKey(path, m.key), m.value);
+            return fieldError(
+                ErrorCode::Malformed,
+                std::string("metadata values must be strings, not ") + jsonTypeName(m.value.type()),
+                jsonPathKey(path, m.key), m.value);
         out.emplace_back(m.key, std::string(*s));
     }
     return {};
@@ -201,8 +206,8 @@ Status checkCoverage(const std::vector<SafetensorsTensor>& tensors, uint64_t dat
                                  " bytes before this tensor's data (offsets must be contiguous)",
                              field, dataOffset + expected);
         if (t.begin < expected)
-            return makeError(ErrorCode::Malformed, "tensor data overlaps the previous tensor", field,
-                             dataOffset + t.begin);
+            return makeError(ErrorCode::Malformed, "tensor data overlaps the previous tensor",
+                             field, dataOffset + t.begin);
         expected = t.end;
     }
     if (expected != dataSize)
@@ -253,7 +258,8 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::span<const uint8_t> bytes) {
     try {
         return parseUnchecked(bytes);
     } catch (const std::bad_alloc&) {
-        return makeError(ErrorCode::OutOfMemory, "out of memory while reading the header", "header", 8);
+        return makeError(ErrorCode::OutOfMemory, "out of memory while reading the header", "header",
+                         8);
     }
 }
 
@@ -265,7 +271,8 @@ Result<SafetensorsFile> SafetensorsFile::parseUnchecked(std::span<const uint8_t>
                          "header length " + std::to_string(headerSize) + " exceeds the limit of " +
                              std::to_string(kSafetensorsMaxHeaderBytes),
                          "header_length", 0);
-    if (headerSize == 0) return makeError(ErrorCode::Malformed, "header length is zero", "header_length", 0);
+    if (headerSize == 0)
+        return makeError(ErrorCode::Malformed, "header length is zero", "header_length", 0);
     if (headerSize > reader.remaining())
         return makeError(ErrorCode::Truncated,
                          "header length " + std::to_string(headerSize) + " exceeds the " +
@@ -277,8 +284,8 @@ Result<SafetensorsFile> SafetensorsFile::parseUnchecked(std::span<const uint8_t>
     limits.maxBytes = kSafetensorsMaxHeaderBytes;
     limits.maxDepth = kHeaderMaxDepth;
     limits.maxValues = kHeaderMaxValues;
-    auto json = parseJson(std::string_view(reinterpret_cast<const char*>(header.data()), header.size()),
-                          limits);
+    auto json = parseJson(
+        std::string_view(reinterpret_cast<const char*>(header.data()), header.size()), limits);
     if (!json.ok()) {
         Error e = json.error();
         e.message = "header: " + e.message;
@@ -287,9 +294,10 @@ Result<SafetensorsFile> SafetensorsFile::parseUnchecked(std::span<const uint8_t>
     }
     const JsonValue& root = json.value();
     if (!root.isObject())
-        return fieldError(ErrorCode::Malformed,
-                          std::string("header must be a JSON object, not ") + jsonTypeName(root.type()),
-                          "$", root);
+        return fieldError(
+            ErrorCode::Malformed,
+            std::string("header must be a JSON object, not ") + jsonTypeName(root.type()), "$",
+            root);
 
     SafetensorsFile file;
     file.m_headerSize = headerSize;
@@ -332,9 +340,10 @@ Result<TensorView> SafetensorsFile::view(const SafetensorsTensor& tensor) {
     while (tensor.shape.size() - first > 4 && tensor.shape[first] == 1) ++first;
     const size_t nDims = tensor.shape.size() - first;
     if (nDims > 4)
-        return makeError(ErrorCode::Unsupported,
-                         "tensor has " + std::to_string(nDims) + " dimensions; at most 4 are supported",
-                         jsonPathKey(jsonPathKey("$", tensor.name), "shape"));
+        return makeError(
+            ErrorCode::Unsupported,
+            "tensor has " + std::to_string(nDims) + " dimensions; at most 4 are supported",
+            jsonPathKey(jsonPathKey("$", tensor.name), "shape"));
     TensorView v;
     v.name = tensor.name;
     v.type = *type;
@@ -394,6 +403,16 @@ Result<SafetensorsIndex> parseSafetensorsIndex(std::string_view json) {
         index.weightMap.emplace_back(m.key, std::string(*shard));
     }
     return index;
+}
+
+Result<SafetensorsIndex> readSafetensorsIndexFile(const std::string& path) {
+    constexpr uint64_t kMaxIndexBytes = uint64_t(64) << 20;
+    GB_ASSIGN_OR_RETURN(const MappedFile file, MappedFile::open(path));
+    if (file.size() > kMaxIndexBytes)
+        return makeError(ErrorCode::Overflow, "index file '" + path + "' is larger than 64 MiB");
+    const auto bytes = file.bytes();
+    return parseSafetensorsIndex(
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace glassbox::engine

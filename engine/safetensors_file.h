@@ -114,5 +114,8 @@ bool isSafeShardName(std::string_view name);
 // when weight_map is missing or not an object of strings, or a shard name
 // fails isSafeShardName() (path traversal); field names the JSON path.
 Result<SafetensorsIndex> parseSafetensorsIndex(std::string_view json);
+// Read and parse an index file. Errors: Io when it cannot be read, Overflow
+// when it is larger than 64 MiB, and those of parseSafetensorsIndex.
+Result<SafetensorsIndex> readSafetensorsIndexFile(const std::string& path);
 
 }  // namespace glassbox::engine

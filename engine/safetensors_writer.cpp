@@ -15,7 +15,8 @@ namespace {
 
 Status checkTensor(const SafetensorsWriteTensor& t) {
     if (t.name == "__metadata__")
-        return makeError(ErrorCode::InvalidArgument, "\"__metadata__\" cannot name a tensor", t.name);
+        return makeError(ErrorCode::InvalidArgument, "\"__metadata__\" cannot name a tensor",
+                         t.name);
     if (t.shape.size() > kSafetensorsMaxDims)
         return makeError(ErrorCode::InvalidArgument, "too many dimensions", t.name);
     uint64_t elements = 1;
@@ -74,7 +75,8 @@ Result<std::vector<uint8_t>> serializeSafetensors(std::span<const SafetensorsWri
     std::string text = dumpJson(header);
     text.append((8 - text.size() % 8) % 8, ' ');
     if (text.size() > kSafetensorsMaxHeaderBytes)
-        return makeError(ErrorCode::InvalidArgument, "header exceeds the format's size limit", "header");
+        return makeError(ErrorCode::InvalidArgument, "header exceeds the format's size limit",
+                         "header");
 
     std::vector<uint8_t> out;
     out.reserve(8 + text.size() + offset);
@@ -85,7 +87,8 @@ Result<std::vector<uint8_t>> serializeSafetensors(std::span<const SafetensorsWri
     return out;
 }
 
-Status writeSafetensorsFile(const std::string& path, std::span<const SafetensorsWriteTensor> tensors,
+Status writeSafetensorsFile(const std::string& path,
+                            std::span<const SafetensorsWriteTensor> tensors,
                             const SafetensorsMetadata& metadata) {
     GB_ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, serializeSafetensors(tensors, metadata));
     const std::string tmp = path + ".tmp";

@@ -32,7 +32,8 @@ Result<std::vector<uint8_t>> serializeSafetensors(std::span<const SafetensorsWri
 
 // Serialize and write to `path` (through a temporary file renamed into
 // place). Errors: those of serializeSafetensors; Io when writing fails.
-Status writeSafetensorsFile(const std::string& path, std::span<const SafetensorsWriteTensor> tensors,
+Status writeSafetensorsFile(const std::string& path,
+                            std::span<const SafetensorsWriteTensor> tensors,
                             const SafetensorsMetadata& metadata = {});
 
 }  // namespace glassbox::engine

@@ -100,7 +100,7 @@ struct TensorView {
 
     int64_t elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
     int64_t rows() const { return ne[1] * ne[2] * ne[3]; }
-    uint64_t rowStride() const { return ne[1] ? bytes / uint64_t(rows()) : 0; }
+    uint64_t rowStride() const { return rows() > 0 ? bytes / uint64_t(rows()) : 0; }
 };
 
 }  // namespace glassbox::engine

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/pretokenizer.h"
@@ -28,6 +29,11 @@ struct SpecialToken {
     std::string_view text;  // into TokenizerImpl::vocab.tokens
     int32_t id = kNoToken;
     bool always = false;    // user-defined: matched even without parseSpecial
+};
+
+struct SpmMerge {
+    int32_t result = kNoToken;
+    float score = 0.0f;
 };
 
 struct BpeMerge {
@@ -67,10 +73,16 @@ struct TokenizerImpl {
 
     // Spm
     std::array<int32_t, 256> byteFallback{};  // <0xNN> token per byte, or kNoToken
+    std::unordered_set<uint64_t> spmPairs;     // codepointPair(a, b) for "ab" inside a token
+    std::unordered_map<uint64_t, SpmMerge> spmMerges;  // pairKey(left, right) -> merged token
+    std::vector<int32_t> spmCharIds;           // token of each BMP character, or kNoToken
 
     int32_t nVocab() const { return static_cast<int32_t>(vocab.tokens.size()); }
     bool valid(int32_t id) const { return id >= 0 && id < nVocab(); }
 };
+
+inline uint64_t codepointPair(uint32_t a, uint32_t b) { return (uint64_t(a) << 32) | b; }
+inline uint64_t pairKey(int32_t left, int32_t right) { return (uint64_t(uint32_t(left)) << 32) | uint32_t(right); }
 
 // GPT-2 byte-level mapping: each byte as a printable codepoint.
 uint32_t byteToUnicode(uint8_t byte);

@@ -19,7 +19,7 @@ class GgufFile;
 // The tokenization algorithm.
 enum class VocabModel {
     Bpe,  // GPT-2 style byte-level BPE: merges ranked by position
-    Spm,  // SentencePiece BPE: merges chosen by token score, <0xNN> byte fallback
+    Spm,  // SentencePiece BPE: "▁" for spaces, merges by token score, <0xNN> byte fallback
 };
 
 const char* vocabModelName(VocabModel model);
@@ -45,7 +45,9 @@ struct VocabData {
     std::vector<std::string> tokens;
     std::vector<float> scores;      // empty, or one per token (Spm merge priority)
     std::vector<TokenType> types;   // empty (all Normal), or one per token
-    // Bpe merges in rank order (first = applied first), as token texts.
+    // Merges in rank order (first = applied first), as token texts. Required
+    // for Bpe; for Spm optional (without them, any two tokens forming a token
+    // merge, by score).
     std::vector<std::pair<std::string, std::string>> merges;
 
     int32_t bos = kNoToken;
@@ -74,8 +76,10 @@ Result<VocabData> vocabFromGguf(const GgufFile& file);
 // empty) for add_bos/add_eos, the chat template and the special tokens.
 // Handled: a BPE model with a ByteLevel pre-tokenizer (optionally preceded by
 // a Split regex or Digits, mapped to a known pre-tokenizer), and a BPE model
-// with byte_fallback plus a Metaspace pre-tokenizer or Prepend/Replace "▁"
-// normalizer (Llama 2 style), which becomes Spm with merge ranks as scores.
+// with a Metaspace pre-tokenizer or a Prepend/Replace "▁" normalizer (Llama 2
+// style, usually with byte_fallback), which becomes Spm keeping its merge
+// list (merge ranks also become scores). Not applied: normalizers such as
+// NFC, and the lstrip/rstrip/single_word flags of added tokens.
 // Errors: Malformed (invalid JSON, or a field of the wrong type; field names
 // the JSON path), NotFound (no model.vocab), Unsupported (another model or
 // pre-tokenizer, or a split regex not recognised).

@@ -29,6 +29,9 @@ struct ModelRecord {
 
 enum class PromptMode { Completion, Chat };
 
+// Milliseconds since the Unix epoch, for the *At fields.
+int64_t unixMillisNow();
+
 // "completion" / "chat", and back (nullopt for anything else).
 const char* promptModeName(PromptMode mode);
 std::optional<PromptMode> promptModeFromName(const std::string& name);
@@ -70,6 +73,8 @@ struct RunRecord {
     std::string notes;
     std::optional<int64_t> compareGroup; // runs started together for comparison
     bool deleted = false;                // in the trash (see ProjectStore::deleteRun)
+    // Stored per token: id, text, logprob, probability, greedy, alternatives
+    // and stages. tokens[i].index is stored as i and sample.token as id.
     std::vector<engine::GeneratedToken> tokens;
 
     // Copy everything a generation produced (tokens, text, timings, seed).

@@ -21,10 +21,11 @@ say() { printf '[build] %s\n' "$*"; }
 command -v cmake >/dev/null 2>&1 || { echo "[build] error: cmake not found; run scripts/setup-deps.sh" >&2; exit 1; }
 
 if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
-  generator=()
+  generator=() launcher=()
   command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+  command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   say "configuring ${BUILD#"$ROOT"/} (Release)"
-  cmake -S "$ROOT" -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "$@"
+  cmake -S "$ROOT" -B "$BUILD" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release "$@"
 elif [[ $# -gt 0 ]]; then
   cmake "$BUILD" "$@"
 fi

@@ -87,7 +87,8 @@ def spm_vocab(lines, vocab_size=3000):
     specials = ["<unk>", "<s>", "</s>"]
     byte_tokens = [f"<0x{b:02X}>" for b in range(256)]
     trainer_tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
-    trainer_tok.normalizer = normalizers.Sequence([normalizers.Prepend(SPACE), normalizers.Replace(" ", SPACE)])
+    # Pieces do not span words, as with SentencePiece's whitespace splitting.
+    trainer_tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="always", split=True)
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials + byte_tokens,
                                   limit_alphabet=400, show_progress=False)
     trainer_tok.train_from_iterator(lines[:1500], trainer=trainer)

@@ -17,9 +17,10 @@ REQUIREMENTS="$ROOT/scripts/requirements-validation.txt"
 LLAMA_CPP_PYTHON_VERSION="0.3.36"
 
 APT_PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates
   clang libclang-rt-14-dev
   qt6-base-dev qt6-base-dev-tools qt6-qpa-plugins libqt6sql6-sqlite
+  libqt6opengl6-dev qt6-svg-dev libxkbcommon-dev
   libgl-dev libqcustomplot-dev libsqlite3-dev
   xvfb xauth fonts-dejavu-core
   python3 python3-venv python3-pip

@@ -42,24 +42,31 @@ done
 cd "$ROOT"
 export GLASSBOX_BUILD_DIR="$BUILD" GLASSBOX_JOBS="$JOBS"
 
-PHASES=() ; TIMES=() ; RESULTS=()
+PHASES=() ; TIMES=() ; CPUS=() ; RESULTS=()
 TESTS_PASSED=0 ; TESTS_FAILED=0
 failed=0
 
-banner() { printf '\n==== [test] %s ====\n' "$*"; }
-record() { # name seconds ok|FAILED|skipped
-  PHASES+=("$1"); TIMES+=("$2"); RESULTS+=("$3")
-  [[ "$3" == "FAILED" ]] && failed=1
+banner() { printf '\n==== [test] %s (%s) ====\n' "$1" "$(date +%H:%M:%S)"; }
+# CPU seconds (user + system) used so far by finished child processes.
+CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+child_cpu() {
+  awk -v hz="$CLK_TCK" '{ printf "%d", ($16 + $17) / hz }' "/proc/$$/stat" 2>/dev/null || echo 0
+}
+record() { # name seconds cpu-seconds ok|FAILED|skipped
+  PHASES+=("$1"); TIMES+=("$2"); CPUS+=("$3"); RESULTS+=("$4")
+  [[ "$4" == "FAILED" ]] && failed=1
   return 0
 }
 # run_phase NAME COMMAND...: runs it, times it, records the outcome.
 run_phase() {
   local name="$1"; shift
   banner "$name"
-  local t0=$SECONDS rc=0
+  local t0=$SECONDS c0 rc=0
+  c0="$(child_cpu)"
   "$@" || rc=$?
-  if [[ $rc -eq 0 ]]; then record "$name" $((SECONDS - t0)) ok
-  else record "$name" $((SECONDS - t0)) FAILED; echo "[test] phase '$name' failed (exit $rc)"; fi
+  local dt=$((SECONDS - t0)) dc=$(( $(child_cpu) - c0 ))
+  if [[ $rc -eq 0 ]]; then record "$name" "$dt" "$dc" ok
+  else record "$name" "$dt" "$dc" FAILED; echo "[test] phase '$name' failed (exit $rc)"; fi
   return $rc
 }
 # Adds the "N tests failed out of M" counts of a ctest log to the totals.
@@ -73,12 +80,12 @@ count_ctest() {
 }
 summary() {
   printf '\n==== [test] summary ====\n'
-  printf '%-10s %8s  %s\n' phase seconds result
+  printf '%-10s %8s %12s  %s\n' phase seconds cpu-seconds result
   local i
   for i in "${!PHASES[@]}"; do
-    printf '%-10s %8s  %s\n' "${PHASES[$i]}" "${TIMES[$i]}" "${RESULTS[$i]}"
+    printf '%-10s %8s %12s  %s\n' "${PHASES[$i]}" "${TIMES[$i]}" "${CPUS[$i]}" "${RESULTS[$i]}"
   done
-  printf '%-10s %8s\n' total "$SECONDS"
+  printf '%-10s %8s %12s\n' total "$SECONDS" "$(child_cpu)"
   if [[ -d "$CRASHES" ]] && [[ -n "$(find "$CRASHES" -type f 2>/dev/null | head -1)" ]]; then
     echo "fuzz crash inputs: $CRASHES (replay one with: build-fuzz/<fuzzer> <file>)"
   fi
@@ -118,11 +125,12 @@ done
 san_build() {
   command -v clang++ >/dev/null 2>&1 || { echo "[test] clang++ not found; run scripts/setup-deps.sh"; return 1; }
   if [[ ! -f "$FUZZ_BUILD/CMakeCache.txt" ]]; then
-    local generator=()
+    local generator=() launcher=()
     command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+    command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
     # -fsanitize=fuzzer-no-link gives every library coverage instrumentation
     # for libFuzzer; GLASSBOX_SANITIZE adds ASan+UBSan to every target.
-    CC=clang CXX=clang++ cmake -S "$ROOT" -B "$FUZZ_BUILD" "${generator[@]}" \
+    CC=clang CXX=clang++ cmake -S "$ROOT" -B "$FUZZ_BUILD" "${generator[@]}" "${launcher[@]}" \
       -DCMAKE_BUILD_TYPE=Debug \
       -DCMAKE_C_FLAGS_DEBUG="-O1 -gline-tables-only" \
       -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
@@ -134,17 +142,24 @@ san_build() {
     cmake "$FUZZ_BUILD" >/dev/null || return 1
   fi
   # The executables behind the unit- and fuzz-labelled tests, plus the fuzzers.
+  # Before a build CTest knows no command path, so the test's name (which is
+  # its target's name) stands in for it.
   local targets=()
-  mapfile -t targets < <(ctest --test-dir "$FUZZ_BUILD" -L 'unit|fuzz' --show-only=json-v1 2>/dev/null |
+  mapfile -t targets < <(ctest --test-dir "$FUZZ_BUILD" --show-only=json-v1 2>/dev/null |
     python3 -c '
 import json, os, sys
 seen = set()
 for t in json.load(sys.stdin).get("tests", []):
+    labels = set()
+    for p in t.get("properties", []):
+        if p.get("name") == "LABELS":
+            labels.update(p.get("value") or [])
+    if not labels & {"unit", "fuzz"}:
+        continue
     cmd = t.get("command") or []
-    if cmd:
-        name = os.path.basename(cmd[0])
-        if name not in seen:
-            seen.add(name); print(name)
+    name = os.path.basename(cmd[0]) if cmd else t.get("name", "")
+    if name and name not in seen:
+        seen.add(name); print(name)
 ')
   targets+=("${FUZZERS[@]}")
   if [[ ${#targets[@]} -eq 0 ]]; then
@@ -205,7 +220,7 @@ if run_phase san-build san_build; then
   run_phase san-test san_test
   run_phase fuzz fuzz_all
 else
-  record san-test 0 skipped
-  record fuzz 0 skipped
+  record san-test 0 0 skipped
+  record fuzz 0 0 skipped
 fi
 finish

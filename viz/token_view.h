@@ -10,6 +10,7 @@
 
 #include <QAbstractScrollArea>
 #include <QString>
+#include <functional>
 #include <vector>
 
 #include "viz/probability_palette.h"
@@ -26,6 +27,10 @@ struct TokenCell {
     bool marked = false;       // a branch point, drawn with an accent underline
     QString detail;            // extra tooltip lines (HTML allowed)
 };
+
+// Supplies extra tooltip lines for a token on demand (instead of
+// TokenCell::detail), so streaming never formats tooltips nobody reads.
+using TokenDetailProvider = std::function<QString(int index)>;
 
 class TokenView : public QAbstractScrollArea {
     Q_OBJECT
@@ -61,6 +66,7 @@ public:
     int indexAt(const QPoint& viewportPos) const;
     // The tooltip shown for a token (what hovering displays).
     QString tooltipFor(int index) const;
+    void setDetailProvider(TokenDetailProvider provider) { m_detail = std::move(provider); }
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
@@ -83,7 +89,7 @@ protected:
 private:
     void relayout();
     void layoutFrom(size_t first);
-    void contentChanged(bool followEnd);
+    void contentChanged(bool followEnd, bool repaint = true);
     QColor backgroundFor(size_t index, bool dark) const;
     static QString displayText(const QString& text);
     void selectAndNotify(int index);
@@ -100,6 +106,7 @@ private:
     int m_lastHintHeight = -1;
     ColorMode m_mode = ColorMode::Probability;
     QString m_placeholder;
+    TokenDetailProvider m_detail;
 };
 
 }  // namespace glassbox::viz

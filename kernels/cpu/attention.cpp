@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/tensor_types.h"
+#include "kernels/cpu/cpu_features.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -61,8 +62,7 @@ __attribute__((target("avx2,fma,f16c"))) void storeRowF16Avx2(const float* src, 
 }
 
 bool haveAvx2() {
-    static const bool have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                             __builtin_cpu_supports("f16c");
+    static const bool have = cpuFeatures().hasAvx2Set();
     return have;
 }
 #endif
@@ -96,12 +96,21 @@ void storeRowF16(const float* src, uint16_t* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = engine::floatToFp16(src[i]);
 }
 
+// With an F16 cache the query and the probabilities are rounded to F16
+// before they meet K and V, as ggml's F16 matrix products do; this keeps the
+// result numerically aligned with the reference implementation.
 void attentionRow(const AttentionRowArgs& a) {
     float maxScore = -INFINITY;
+    float qRounded[kMaxAttentionHeadDim];
+    const float* q = a.q;
+    if (a.kvIsF16) {
+        for (int d = 0; d < a.headDim; ++d) qRounded[d] = engine::fp16ToFloat(engine::floatToFp16(a.q[d]));
+        q = qRounded;
+    }
     for (int j = 0; j < a.nKeys; ++j) {
         float s;
         if (a.kvIsF16) {
-            s = dotF16(a.q, static_cast<const uint16_t*>(a.k) + j * a.kvRowStride, a.headDim);
+            s = dotF16(q, static_cast<const uint16_t*>(a.k) + j * a.kvRowStride, a.headDim);
         } else {
             s = dotF32(a.q, static_cast<const float*>(a.k) + j * a.kvRowStride, a.headDim);
         }
@@ -121,7 +130,7 @@ void attentionRow(const AttentionRowArgs& a) {
         const float p = a.scores[j] * inv;
         a.scores[j] = p;
         if (a.kvIsF16) {
-            axpyF16(p, static_cast<const uint16_t*>(a.v) + j * a.kvRowStride, a.out, a.headDim);
+            axpyF16(engine::fp16ToFloat(engine::floatToFp16(p)), static_cast<const uint16_t*>(a.v) + j * a.kvRowStride, a.out, a.headDim);
         } else {
             const float* vr = static_cast<const float*>(a.v) + j * a.kvRowStride;
             for (int d = 0; d < a.headDim; ++d) a.out[d] += p * vr[d];

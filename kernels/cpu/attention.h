@@ -7,6 +7,8 @@
 
 namespace glassbox::kernels {
 
+inline constexpr int kMaxAttentionHeadDim = 4096;
+
 struct AttentionRowArgs {
     const float* q = nullptr;      // headDim floats
     const void* k = nullptr;       // first key row of this KV head

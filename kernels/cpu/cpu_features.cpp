@@ -3,7 +3,9 @@
 
 #include <cstdint>
 
-#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+#include "kernels/cpu/simd_config.h"
+
+#if GLASSBOX_KERNELS_X86
 #define GLASSBOX_X86 1
 #if defined(_MSC_VER)
 #include <immintrin.h>

@@ -9,6 +9,7 @@
 
 #include "kernels/cpu/matmul_impl.h"
 #include "kernels/cpu/quant_impl.h"
+#include "kernels/cpu/quant_kernels.h"
 
 namespace glassbox::kernels {
 namespace {
@@ -18,6 +19,8 @@ using engine::TensorType;
 using detail::SimdLevel;
 
 constexpr int64_t kPanelRows = 16;
+// Quantized activations up to this size are made per thread on the stack.
+constexpr uint64_t kLocalActivationBytes = 16 * 1024;
 
 void runGemm(const GemmArgs& a) {
     if (a.nRows <= 0 || a.m <= 0) return;
@@ -25,8 +28,9 @@ void runGemm(const GemmArgs& a) {
     case SimdLevel::Avx512:
         if (detail::avx512::gemm(a)) return;
         [[fallthrough]];
+    case SimdLevel::Avx2Vnni:
     case SimdLevel::Avx2:
-        if (detail::avx2::gemm(a)) return;
+        if (detail::avx2::gemm(a, detail::activeSimdLevel() != SimdLevel::Avx2)) return;
         [[fallthrough]];
     case SimdLevel::Scalar: detail::scalar::gemm(a);
     }
@@ -41,6 +45,7 @@ void quantizeRows(TensorType type, const float* x, int64_t m, int64_t k, uint8_t
     case SimdLevel::Avx512:
         if (detail::avx512::quantizeActRows(type, x, m, k, out, stride)) return;
         [[fallthrough]];
+    case SimdLevel::Avx2Vnni:
     case SimdLevel::Avx2:
         if (detail::avx2::quantizeActRows(type, x, m, k, out, stride)) return;
         [[fallthrough]];
@@ -70,6 +75,12 @@ GemmArgs baseArgs(const engine::TensorView& w, const uint8_t* x, uint64_t xStrid
     return a;
 }
 
+// A weight type the kernels know, with whole blocks per row.
+bool validShape(const engine::TensorView& w) {
+    if (!isSupportedWeightType(w.type) || w.ne[0] <= 0) return false;
+    return w.ne[0] % int64_t(engine::traitsOf(w.type).blockSize) == 0;
+}
+
 }  // namespace
 
 uint64_t quantizeActivations(engine::TensorType weightType, const float* x, int64_t m, int64_t k,
@@ -83,6 +94,7 @@ uint64_t quantizeActivations(engine::TensorType weightType, const float* x, int6
 
 void matmulRows(const engine::TensorView& w, const void* xQuantized, int64_t m, float* y, int64_t ldy,
                 int64_t rowBegin, int64_t rowEnd) {
+    if (m <= 0 || rowEnd <= rowBegin || !validShape(w)) return;
     const uint64_t stride = detail::actRowBytes(w.type, w.ne[0]);
     GemmArgs a = baseArgs(w, static_cast<const uint8_t*>(xQuantized), stride, m, y, ldy);
     a.w += uint64_t(rowBegin) * a.wStride;
@@ -94,14 +106,35 @@ void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y, Th
             std::vector<uint8_t>& scratch) {
     const int64_t k = w.ne[0];
     const int64_t rows = w.ne[1];
-    if (m <= 0 || rows <= 0) return;
+    if (m <= 0 || rows <= 0 || !validShape(w)) return;
     const detail::ActFormat fmt = detail::actFormat(w.type);
     const int nt = pool.size();
 
     const uint8_t* xq = reinterpret_cast<const uint8_t*>(x);
     uint64_t xStride = uint64_t(k) * 4;
+    const uint64_t qStride = detail::actRowBytes(w.type, k);
+    if (fmt.quantized && nt > 1 && qStride * uint64_t(m) <= kLocalActivationBytes) {
+        // Decode-sized input: every thread quantizes it for itself, in
+        // parallel, instead of one thread doing it before the others start.
+        const int64_t panels = (rows + kPanelRows - 1) / kPanelRows;
+        pool.run([&](int t, int n) {
+            int64_t b, e;
+            share(panels, t, n, b, e);
+            b = std::min(rows, b * kPanelRows);
+            e = std::min(rows, e * kPanelRows);
+            if (e <= b) return;
+            alignas(64) uint8_t local[kLocalActivationBytes];
+            quantizeRows(w.type, x, m, k, local, qStride);
+            GemmArgs a = baseArgs(w, local, qStride, m, y, rows);
+            a.w += uint64_t(b) * a.wStride;
+            a.y += b;
+            a.nRows = e - b;
+            runGemm(a);
+        });
+        return;
+    }
     if (fmt.quantized) {
-        xStride = detail::actRowBytes(w.type, k);
+        xStride = qStride;
         const size_t need = size_t(xStride * uint64_t(m));
         if (scratch.size() < need) scratch.resize(need);
         uint8_t* out = scratch.data();

@@ -19,6 +19,8 @@ namespace glassbox::kernels {
 // W: rows = w.ne[1], each of k = w.ne[0] elements, `w.type`.
 // x: m rows of k floats (row stride k). y: m rows of w.ne[1] floats.
 // `scratch` is reused between calls to hold quantized activations.
+// W must have a type isSupportedWeightType() accepts and k a multiple of its
+// block size (as every loaded GGUF tensor has); otherwise y is left as is.
 void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y,
             ThreadPool& pool, std::vector<uint8_t>& scratch);
 

@@ -1,11 +1,11 @@
 // AVX-512 (F/BW/VL/DQ + VNNI) matmul kernels. Weights are processed in
 // panels of 16 rows: each block is decoded once into group records (see
-// matmul_decode_avx512.h) and multiplied with 1-4 activation rows at a time
-// by vpdpbusd against broadcast activation bytes, so one instruction does 64
-// multiply-adds and no horizontal sums are needed. For one to four
-// activation rows (decode) blocks are decoded and consumed on the fly; for
-// more (prefill) a panel's blocks are decoded into an L1-sized buffer and
-// reused for every activation row.
+// matmul_decode_avx512.h) and multiplied with up to 8 activation rows at a
+// time by vpdpbusd against broadcast activation bytes, so one instruction
+// does 64 multiply-adds and no horizontal sums are needed. For one to four
+// activation rows (decode) blocks are decoded and consumed on the fly while
+// the next panel is prefetched; for more (prefill) a panel's blocks are
+// decoded into an L1-sized buffer and reused for every activation row.
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #elif defined(__GNUC__)
@@ -16,6 +16,10 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+
+#include "kernels/cpu/simd_config.h"
+
+#if GLASSBOX_KERNELS_X86
 
 #include <immintrin.h>
 
@@ -29,7 +33,7 @@ namespace glassbox::kernels::detail::avx512 {
 namespace {
 
 constexpr int kPanel = 16;
-constexpr int kMaxRows = 4;            // activation rows per register tile
+constexpr int kMaxRows = 8;            // activation rows per register tile
 constexpr int64_t kBufferBytes = 40 * 1024;  // decoded panel chunk (fits L1)
 
 template <class T>
@@ -67,15 +71,19 @@ GLASSBOX_AVX512_INLINE void accumulate(const GroupRec<G>* recs, int64_t n, int64
     for (int64_t g = 0; g < n; ++g) {
         const GroupRec<G>& rc = recs[g];
         const int64_t gg = g0 + g;
-        __m512i ia[R];
-        for (int r = 0; r < R; ++r) ia[r] = _mm512_setzero_si512();
+        // C independent vpdpbusd chains per activation row (latency 5 each)
+        constexpr int C = R >= 4 ? 1 : (R == 1 ? 4 : 2);
+        __m512i ia[R][C];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) ia[r][c] = _mm512_setzero_si512();
         for (int t = 0; t < G / 4; ++t) {
             const __m512i w = _mm512_load_si512(&rc.w[t]);
             for (int r = 0; r < R; ++r)
-                ia[r] = _mm512_dpbusd_epi32(ia[r], w, _mm512_set1_epi32(loadAs<int32_t>(xr[r] + gg * G + 4 * t)));
+                ia[r][t % C] = _mm512_dpbusd_epi32(ia[r][t % C], w, _mm512_set1_epi32(loadAs<int32_t>(xr[r] + gg * G + 4 * t)));
         }
         for (int r = 0; r < R; ++r) {
-            __m512i v = ia[r];
+            __m512i v = ia[r][0];
+            for (int c = 1; c < C; ++c) v = _mm512_add_epi32(v, ia[r][c]);
             if (!kMin) v = _mm512_sub_epi32(v, _mm512_set1_epi32(loadAs<int32_t>(xr[r] + av.auxOff + 4 * gg)));
             const __m512 da = _mm512_set1_ps(loadAs<float>(xr[r] + av.dOff + 4 * ((gg * G) / 32)));
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(rc.scale, da), acc[r]);
@@ -95,12 +103,21 @@ GLASSBOX_AVX512_INLINE void storeRows(__m512 (&acc)[R], float* y, int64_t ldy, _
 }
 
 // Decode-as-you-go product of one panel with R (<= 4) activation rows.
+// [prefetch, prefetch + prefetchBytes) (the next panel) is prefetched
+// meanwhile, spread over the blocks: the panel's 16 interleaved row streams
+// are too short for the hardware prefetchers to pick up.
 template <class Dec, int R>
-void streamPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, float* y, int64_t ldy, __mmask16 mask) {
+void streamPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, float* y, int64_t ldy, __mmask16 mask,
+                 const uint8_t* prefetch, int64_t prefetchBytes) {
     GroupRec<Dec::kG> rec[Dec::kGroups];
     __m512 acc[R];
     for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    const int64_t linesPerBlock = (prefetchBytes / 64 + nBlocks - 1) / nBlocks;
     for (int64_t b = 0; b < nBlocks; ++b) {
+        for (int64_t i = 0; i < linesPerBlock; ++i) {
+            const int64_t off = (b * linesPerBlock + i) * 64;
+            if (off < prefetchBytes) _mm_prefetch(reinterpret_cast<const char*>(prefetch + off), _MM_HINT_T0);
+        }
         Dec::decode(rs, b, rec);
         accumulate<Dec::kG, Dec::kMin, R>(rec, Dec::kGroups, b * Dec::kGroups, av, 0, acc);
     }
@@ -135,6 +152,10 @@ void bufferedPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, int64_t
         for (; r0 + kMaxRows <= m; r0 += kMaxRows)
             panelRows<Dec, kMaxRows>(buf, nGroups, g0, av, r0, y, ldy, mask, add);
         switch (m - r0) {
+        case 7: panelRows<Dec, 7>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
+        case 6: panelRows<Dec, 6>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
+        case 5: panelRows<Dec, 5>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
+        case 4: panelRows<Dec, 4>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
         case 3: panelRows<Dec, 3>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
         case 2: panelRows<Dec, 2>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
         case 1: panelRows<Dec, 1>(buf, nGroups, g0, av, r0, y, ldy, mask, add); break;
@@ -152,11 +173,15 @@ void runQuant(const GemmArgs& a) {
         const RowSet rs = makeRowSet(a.w + uint64_t(p) * a.wStride, a.wStride, n);
         const auto mask = __mmask16((1u << n) - 1);
         float* y = a.y + p;
+        const int64_t next = p + kPanel < a.nRows ? p + kPanel : a.nRows;
+        const int64_t nextRows = a.nRows - next < kPanel ? a.nRows - next : kPanel;
+        const uint8_t* pf = a.w + uint64_t(next) * a.wStride;
+        const int64_t pfBytes = nextRows * int64_t(a.wStride);
         switch (a.m) {
-        case 1: streamPanel<Dec, 1>(rs, nBlocks, av, y, a.ldy, mask); break;
-        case 2: streamPanel<Dec, 2>(rs, nBlocks, av, y, a.ldy, mask); break;
-        case 3: streamPanel<Dec, 3>(rs, nBlocks, av, y, a.ldy, mask); break;
-        case 4: streamPanel<Dec, 4>(rs, nBlocks, av, y, a.ldy, mask); break;
+        case 1: streamPanel<Dec, 1>(rs, nBlocks, av, y, a.ldy, mask, pf, pfBytes); break;
+        case 2: streamPanel<Dec, 2>(rs, nBlocks, av, y, a.ldy, mask, pf, pfBytes); break;
+        case 3: streamPanel<Dec, 3>(rs, nBlocks, av, y, a.ldy, mask, pf, pfBytes); break;
+        case 4: streamPanel<Dec, 4>(rs, nBlocks, av, y, a.ldy, mask, pf, pfBytes); break;
         default: bufferedPanel<Dec>(rs, nBlocks, av, a.m, y, a.ldy, mask); break;
         }
     }
@@ -222,31 +247,44 @@ GLASSBOX_AVX512_INLINE __m512i roundAway(__m512 v) {
     return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, one));
 }
 
+// One activation row; the per-block scales of up to 16 blocks are computed
+// together (two vector divisions instead of 32 scalar ones).
 void quantizeRow(const float* x, int64_t k, uint8_t* out, const ActFormat& f) {
     auto* dOut = reinterpret_cast<float*>(out + k);
     uint8_t* aux = out + k + 4 * (k / 32);
-    for (int64_t b = 0; b < k / 32; ++b) {
-        const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
-        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
-        const float d = amax / 127;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        const __m512 vid = _mm512_set1_ps(id);
-        const __m512i q0 = roundAway(_mm512_mul_ps(x0, vid)), q1 = roundAway(_mm512_mul_ps(x1, vid));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * b), _mm512_cvtepi32_epi8(q0));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
-        dOut[b] = d;
-        int32_t sums[2] = {_mm512_reduce_add_epi32(q0), _mm512_reduce_add_epi32(q1)};
-        if (f.group == 16) {
-            for (int h = 0; h < 2; ++h) {
-                const int32_t v = f.zeroPoint * sums[h];
-                std::memcpy(aux + 4 * (2 * b + h), &v, 4);
+    const int64_t nBlocks = k / 32;
+    for (int64_t b0 = 0; b0 < nBlocks; b0 += 16) {
+        const int nb = int(nBlocks - b0 < 16 ? nBlocks - b0 : 16);
+        alignas(64) float amax[16] = {};
+        for (int i = 0; i < nb; ++i) {
+            const float* p = x + 32 * (b0 + i);
+            amax[i] = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(p)), _mm512_abs_ps(_mm512_loadu_ps(p + 16))));
+        }
+        const __m512 d = _mm512_div_ps(_mm512_load_ps(amax), _mm512_set1_ps(127.0f));
+        const __mmask16 nonzero = _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_OQ);
+        alignas(64) float id[16];
+        _mm512_store_ps(id, _mm512_maskz_div_ps(nonzero, _mm512_set1_ps(1.0f), d));
+        _mm512_mask_storeu_ps(dOut + b0, __mmask16((1u << nb) - 1), d);
+        for (int i = 0; i < nb; ++i) {
+            const int64_t b = b0 + i;
+            const __m512 vid = _mm512_set1_ps(id[i]);
+            const __m512i q0 = roundAway(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * b), vid));
+            const __m512i q1 = roundAway(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * b + 16), vid));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * b), _mm512_cvtepi32_epi8(q0));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
+            if (f.group == 16) {
+                const int32_t v[2] = {f.zeroPoint * _mm512_reduce_add_epi32(q0), f.zeroPoint * _mm512_reduce_add_epi32(q1)};
+                std::memcpy(aux + 8 * b, v, 8);
+            } else {
+                const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+                if (f.minTerm) {
+                    const float v = dOut[b] * float(sum);
+                    std::memcpy(aux + 4 * b, &v, 4);
+                } else {
+                    const int32_t v = f.zeroPoint * sum;
+                    std::memcpy(aux + 4 * b, &v, 4);
+                }
             }
-        } else if (f.minTerm) {
-            const float v = d * float(sums[0] + sums[1]);
-            std::memcpy(aux + 4 * b, &v, 4);
-        } else {
-            const int32_t v = f.zeroPoint * (sums[0] + sums[1]);
-            std::memcpy(aux + 4 * b, &v, 4);
         }
     }
 }
@@ -285,3 +323,14 @@ bool gemm(const GemmArgs& a) {
 }
 
 }  // namespace glassbox::kernels::detail::avx512
+
+#else  // no x86 intrinsics on this target: the portable kernels are used
+
+#include "kernels/cpu/matmul_impl.h"
+
+namespace glassbox::kernels::detail::avx512 {
+bool quantizeActRows(TensorType, const float*, int64_t, int64_t, uint8_t*, uint64_t) { return false; }
+bool gemm(const GemmArgs&) { return false; }
+}  // namespace glassbox::kernels::detail::avx512
+
+#endif

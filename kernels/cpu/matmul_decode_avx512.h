@@ -10,7 +10,9 @@
 
 #include <cstdint>
 
-#define GLASSBOX_AVX512_INLINE inline __attribute__((always_inline))
+#include "kernels/cpu/simd_config.h"
+
+#define GLASSBOX_AVX512_INLINE GLASSBOX_FORCE_INLINE
 
 namespace glassbox::kernels::detail::avx512 {
 namespace {
@@ -35,11 +37,12 @@ GLASSBOX_AVX512_INLINE __m512i loadBytes16(const uint8_t* p) {
 // 16 bytes at `off` of each row, transposed: g[t] lane r = bytes 4t..4t+3 of row r.
 GLASSBOX_AVX512_INLINE void load16x16T(const RowSet& rs, int64_t off, __m512i g[4]) {
     __m512i a[4];
+    // masked broadcast loads put row j + 4L into 128-bit lane L without a shuffle
     for (int j = 0; j < 4; ++j) {
         __m512i v = loadBytes16(rs.row[j] + off);
-        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.row[j + 4] + off)), 1);
-        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.row[j + 8] + off)), 2);
-        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.row[j + 12] + off)), 3);
+        v = _mm512_mask_broadcast_i32x4(v, 0x00f0, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.row[j + 4] + off)));
+        v = _mm512_mask_broadcast_i32x4(v, 0x0f00, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.row[j + 8] + off)));
+        v = _mm512_mask_broadcast_i32x4(v, 0xf000, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.row[j + 12] + off)));
         a[j] = v;
     }
     const __m512i t0 = _mm512_unpacklo_epi32(a[0], a[1]), t1 = _mm512_unpackhi_epi32(a[0], a[1]);
@@ -55,10 +58,15 @@ GLASSBOX_AVX512_INLINE __m512i gather16(const RowSet& rs, int64_t off) {
     return _mm512_i32gather_epi32(rs.gatherIdx, rs.row[0] + off, 1);
 }
 
-GLASSBOX_AVX512_INLINE __m512 halfLo(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }
-GLASSBOX_AVX512_INLINE __m512 halfHi(__m512i v) {
-    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16)));
+// The low / high halves of each 32-bit lane, as floats (one word permute
+// gathers the low halves into the lower 256 bits and the high ones above).
+GLASSBOX_AVX512_INLINE __m512i splitHalves(__m512i v) {
+    const __m512i idx = _mm512_set_epi16(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1,
+                                         30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_permutexvar_epi16(idx, v);
 }
+GLASSBOX_AVX512_INLINE __m512 halfLo(__m512i v) { return _mm512_cvtph_ps(_mm512_castsi512_si256(splitHalves(v))); }
+GLASSBOX_AVX512_INLINE __m512 halfHi(__m512i v) { return _mm512_cvtph_ps(_mm512_extracti64x4_epi64(splitHalves(v), 1)); }
 
 // Low / high nibbles of 16 packed bytes per row -> values 0..15 and 16..31.
 GLASSBOX_AVX512_INLINE void splitNibbles(const __m512i g[4], __m512i* w) {

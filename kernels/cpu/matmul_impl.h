@@ -57,10 +57,11 @@ void gemm(const GemmArgs& a);
 }  // namespace scalar
 
 namespace avx2 {
-// Return false when the type is not handled at this level.
+// Return false when the type is not handled at this level. useVnni selects
+// the AVX-VNNI kernels (only when the CPU has them).
 bool quantizeActRows(TensorType weightType, const float* x, int64_t m, int64_t k, uint8_t* out,
                      uint64_t stride);
-bool gemm(const GemmArgs& a);
+bool gemm(const GemmArgs& a, bool useVnni);
 }  // namespace avx2
 
 namespace avx512 {

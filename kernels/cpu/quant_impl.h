@@ -21,7 +21,7 @@ using QuantizeFn = void (*)(const float* src, void* dst, int64_t n);
 // Dot product of one weight row with one activation row in vecDotType.
 using VecDotFn = float (*)(const void* weightRow, const void* activationRow, int64_t n);
 
-enum class SimdLevel { Scalar, Avx2, Avx512 };
+enum class SimdLevel { Scalar, Avx2, Avx2Vnni, Avx512 };
 // The level every dispatcher uses now (honours forceScalarKernels).
 SimdLevel activeSimdLevel();
 

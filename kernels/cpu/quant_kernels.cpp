@@ -17,16 +17,29 @@ using detail::SimdLevel;
 SimdLevel detectLevel() {
     const CpuFeatures& f = cpuFeatures();
     if (f.hasAvx512Set()) return SimdLevel::Avx512;
-    if (f.hasAvx2Set()) return SimdLevel::Avx2;
+    if (f.hasAvx2Set()) return f.avxVnni ? SimdLevel::Avx2Vnni : SimdLevel::Avx2;
     return SimdLevel::Scalar;
 }
 
 std::atomic<bool> g_forceScalar{false};
 std::atomic<int> g_levelCap{int(SimdLevel::Avx512)};
 
+// Whether this CPU can run `level` (levels are not strictly nested: an
+// AVX-512 CPU need not have the VEX-encoded AVX-VNNI).
+bool runnable(SimdLevel level) {
+    const CpuFeatures& f = cpuFeatures();
+    switch (level) {
+    case SimdLevel::Avx512: return f.hasAvx512Set();
+    case SimdLevel::Avx2Vnni: return f.hasAvx2Set() && f.avxVnni;
+    case SimdLevel::Avx2: return f.hasAvx2Set();
+    default: return true;
+    }
+}
+
 SimdLevel parseLevel(const char* name, bool& ok) {
     ok = true;
     if (std::strcmp(name, "avx512") == 0) return SimdLevel::Avx512;
+    if (std::strcmp(name, "avx2-vnni") == 0) return SimdLevel::Avx2Vnni;
     if (std::strcmp(name, "avx2") == 0) return SimdLevel::Avx2;
     if (std::strcmp(name, "scalar") == 0) return SimdLevel::Scalar;
     ok = false;
@@ -40,7 +53,7 @@ SimdLevel detectedLevel() {
         if (const char* env = std::getenv("GLASSBOX_SIMD")) {
             bool ok = false;
             const SimdLevel want = parseLevel(env, ok);
-            if (ok && int(want) < int(l)) l = want;
+            if (ok && int(want) < int(l) && runnable(want)) l = want;
         }
         return l;
     }();
@@ -58,6 +71,7 @@ detail::VecDotFn pickVecDot(TensorType t) {
     detail::VecDotFn fn = nullptr;
     switch (activeLevel()) {
     case SimdLevel::Avx512: fn = detail::avx512::vecDotFor(t); [[fallthrough]];
+    case SimdLevel::Avx2Vnni:
     case SimdLevel::Avx2: if (!fn) fn = detail::avx2::vecDotFor(t); [[fallthrough]];
     case SimdLevel::Scalar: if (!fn) fn = detail::scalar::vecDotFor(t);
     }
@@ -68,6 +82,7 @@ detail::DequantizeFn pickDequantize(TensorType t) {
     detail::DequantizeFn fn = nullptr;
     switch (activeLevel()) {
     case SimdLevel::Avx512: fn = detail::avx512::dequantizeFor(t); [[fallthrough]];
+    case SimdLevel::Avx2Vnni:
     case SimdLevel::Avx2: if (!fn) fn = detail::avx2::dequantizeFor(t); [[fallthrough]];
     case SimdLevel::Scalar: if (!fn) fn = detail::scalar::dequantizeFor(t);
     }
@@ -128,6 +143,7 @@ float vecDot(TensorType weightType, const void* weightRow, const void* activatio
 const char* simdLevelName() {
     switch (activeLevel()) {
     case SimdLevel::Avx512: return "avx512";
+    case SimdLevel::Avx2Vnni: return "avx2-vnni";
     case SimdLevel::Avx2: return "avx2";
     default: return "scalar";
     }
@@ -138,7 +154,7 @@ bool forceScalarKernels(bool force) { return g_forceScalar.exchange(force); }
 bool limitSimdLevel(const char* name) {
     bool ok = false;
     const SimdLevel want = parseLevel(name ? name : "", ok);
-    if (!ok || int(want) > int(detectedLevel())) return false;
+    if (!ok || int(want) > int(detectedLevel()) || !runnable(want)) return false;
     g_levelCap.store(int(want));
     return true;
 }

@@ -33,11 +33,12 @@ TensorType vecDotType(TensorType weightType);
 // in vecDotType(weightType); n elements.
 float vecDot(TensorType weightType, const void* weightRow, const void* activationRow, int64_t n);
 
-// Which instruction set the dispatcher picked: "avx512", "avx2" or "scalar".
+// Which instruction set the dispatcher picked: "avx512" (F/BW/VL/DQ + VNNI),
+// "avx2-vnni" (AVX2 + AVX-VNNI), "avx2" (AVX2 + FMA + F16C) or "scalar".
 const char* simdLevelName();
 // Force the portable path (tests compare it with the SIMD one); returns the previous value.
 bool forceScalarKernels(bool force);
-// Use at most the named instruction set ("avx512", "avx2" or "scalar"), e.g.
+// Use at most the named instruction set (a name simdLevelName() returns), e.g.
 // to exercise a lower level on a newer CPU. Returns false, changing nothing,
 // for an unknown name or a level this CPU lacks. The environment variable
 // GLASSBOX_SIMD sets the same limit at start-up.

@@ -1,7 +1,10 @@
 // ThreadPool: workers wait on a generation counter. After a job they spin on
 // it for a short while (new jobs start in well under a microsecond), then
-// sleep in atomic wait (a futex on Linux) so an idle pool costs no CPU.
-// run() must not be called concurrently from two threads on the same pool.
+// sleep in atomic wait (a futex on Linux) so an idle pool costs no CPU. The
+// caller likewise spins briefly for the last worker, then sleeps, so a pool
+// with more threads than free cores degrades gracefully instead of spinning
+// against the threads it waits for. run() must not be called concurrently
+// from two threads on the same pool.
 #include "kernels/cpu/thread_pool.h"
 
 #include <chrono>
@@ -18,8 +21,25 @@
 namespace glassbox::kernels {
 namespace {
 
-// How long an idle worker keeps spinning before it goes to sleep.
-constexpr auto kSpinTime = std::chrono::microseconds(1000);
+// How long an idle worker keeps spinning before it goes to sleep, and how
+// long the caller spins for the workers to finish before it sleeps.
+constexpr auto kWorkerSpin = std::chrono::microseconds(500);
+constexpr auto kCallerSpin = std::chrono::microseconds(50);
+
+// Spin until pred() or the time is up; yields now and then so a spinning
+// thread does not starve a runnable one sharing its core.
+template <class Pred>
+bool spinUntil(Pred pred, std::chrono::microseconds budget) {
+    const auto deadline = std::chrono::steady_clock::now() + budget;
+    for (int i = 1;; ++i) {
+        if (pred()) return true;
+        GLASSBOX_PAUSE();
+        if ((i & 127) == 0) {
+            if (std::chrono::steady_clock::now() > deadline) return pred();
+            if ((i & 1023) == 0) std::this_thread::yield();
+        }
+    }
+}
 
 }  // namespace
 
@@ -27,6 +47,7 @@ struct ThreadPool::Impl {
     alignas(64) std::atomic<uint32_t> generation{0};
     alignas(64) std::atomic<int> pending{0};
     alignas(64) std::atomic<int> sleepers{0};
+    std::atomic<bool> callerWaiting{false};
     std::atomic<bool> stop{false};
     const std::function<void(int, int)>* job = nullptr;
     int threadCount = 1;
@@ -37,15 +58,9 @@ struct ThreadPool::Impl {
 };
 
 uint32_t ThreadPool::Impl::waitForNewGeneration(uint32_t seen) {
-    auto deadline = std::chrono::steady_clock::now() + kSpinTime;
-    for (int i = 1;; ++i) {
-        const uint32_t g = generation.load(std::memory_order_acquire);
-        if (g != seen) return g;
-        GLASSBOX_PAUSE();
-        if ((i & 255) == 0 && std::chrono::steady_clock::now() > deadline) break;
-    }
+    uint32_t g = seen;
+    if (spinUntil([&] { return (g = generation.load(std::memory_order_acquire)) != seen; }, kWorkerSpin)) return g;
     sleepers.fetch_add(1, std::memory_order_seq_cst);
-    uint32_t g;
     while ((g = generation.load(std::memory_order_seq_cst)) == seen) generation.wait(seen, std::memory_order_seq_cst);
     sleepers.fetch_sub(1, std::memory_order_relaxed);
     return g;
@@ -57,7 +72,8 @@ void ThreadPool::Impl::workerLoop(int index) {
         seen = waitForNewGeneration(seen);
         if (stop.load(std::memory_order_acquire)) return;
         (*job)(index, threadCount);
-        pending.fetch_sub(1, std::memory_order_acq_rel);
+        if (pending.fetch_sub(1, std::memory_order_seq_cst) == 1 && callerWaiting.load(std::memory_order_seq_cst))
+            pending.notify_one();
     }
 }
 
@@ -87,10 +103,10 @@ void ThreadPool::run(const std::function<void(int threadIndex, int threadCount)>
     p.generation.fetch_add(1, std::memory_order_seq_cst);
     if (p.sleepers.load(std::memory_order_seq_cst) > 0) p.generation.notify_all();
     fn(0, m_threadCount);
-    for (int i = 1; p.pending.load(std::memory_order_acquire) != 0; ++i) {
-        GLASSBOX_PAUSE();
-        if ((i & 4095) == 0) std::this_thread::yield();
-    }
+    if (spinUntil([&] { return p.pending.load(std::memory_order_acquire) == 0; }, kCallerSpin)) return;
+    p.callerWaiting.store(true, std::memory_order_seq_cst);
+    for (int v; (v = p.pending.load(std::memory_order_seq_cst)) != 0;) p.pending.wait(v, std::memory_order_seq_cst);
+    p.callerWaiting.store(false, std::memory_order_relaxed);
 }
 
 }  // namespace glassbox::kernels

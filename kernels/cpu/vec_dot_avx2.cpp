@@ -1,12 +1,16 @@
 // AVX2 + FMA + F16C dot products on quantized blocks (see vec_dot_x86_impl.h).
 // Integer products use vpmaddubsw + vpmaddwd.
+#include "kernels/cpu/simd_config.h"
+
+#if GLASSBOX_KERNELS_X86
+
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "kernels/cpu/quant_impl.h"
 
-#define GLASSBOX_SIMD_INLINE inline __attribute__((always_inline))
+#define GLASSBOX_SIMD_INLINE GLASSBOX_FORCE_INLINE
 
 namespace glassbox::kernels::detail::avx2 {
 namespace {
@@ -24,3 +28,14 @@ VecDotFn vecDotFor(TensorType weightType) { return x86VecDotFor(weightType); }
 DequantizeFn dequantizeFor(TensorType) { return nullptr; }
 
 }  // namespace glassbox::kernels::detail::avx2
+
+#else  // no x86 intrinsics on this target: the portable kernels are used
+
+#include "kernels/cpu/quant_impl.h"
+
+namespace glassbox::kernels::detail::avx2 {
+VecDotFn vecDotFor(TensorType) { return nullptr; }
+DequantizeFn dequantizeFor(TensorType) { return nullptr; }
+}  // namespace glassbox::kernels::detail::avx2
+
+#endif

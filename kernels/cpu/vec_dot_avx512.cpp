@@ -1,6 +1,10 @@
 // AVX-512 dot products on quantized blocks: the shared x86 kernels (see
 // vec_dot_x86_impl.h) with vpdpbusd (AVX-512 VNNI on 256-bit vectors) for
 // the integer products, and 512-bit float dot products.
+#include "kernels/cpu/simd_config.h"
+
+#if GLASSBOX_KERNELS_X86
+
 #include <immintrin.h>
 
 #include <cstring>
@@ -13,7 +17,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-#define GLASSBOX_SIMD_INLINE inline __attribute__((always_inline))
+#define GLASSBOX_SIMD_INLINE GLASSBOX_FORCE_INLINE
 
 namespace glassbox::kernels::detail::avx512 {
 namespace {
@@ -80,3 +84,14 @@ VecDotFn vecDotFor(TensorType weightType) {
 DequantizeFn dequantizeFor(TensorType) { return nullptr; }
 
 }  // namespace glassbox::kernels::detail::avx512
+
+#else  // no x86 intrinsics on this target: the portable kernels are used
+
+#include "kernels/cpu/quant_impl.h"
+
+namespace glassbox::kernels::detail::avx512 {
+VecDotFn vecDotFor(TensorType) { return nullptr; }
+DequantizeFn dequantizeFor(TensorType) { return nullptr; }
+}  // namespace glassbox::kernels::detail::avx512
+
+#endif

@@ -47,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     auto config = parseHfConfig(text);
     if (config.ok()) {
-        check(config->hiddenSize > 0 && config->numAttentionHeads > 0 && config->numKeyValueHeads > 0);
+        check(config->hiddenSize > 0 && config->numAttentionHeads > 0 &&
+              config->numKeyValueHeads > 0);
         check(config->numAttentionHeads % config->numKeyValueHeads == 0);
         check(config->effectiveHeadDim() > 0);
     }

@@ -160,19 +160,35 @@ std::vector<uint8_t> makeTinyGguf() {
     return w.writeToBuffer().value();
 }
 
-std::vector<GgufCorruption> makeGgufCorruptions() {
-    const std::vector<uint8_t> base = makeTinyGguf();
-    const Layout l = walk(base);
-    std::vector<GgufCorruption> out;
-    auto add = [&](std::string name, std::vector<uint8_t> bytes, ErrorCode code, std::string field) {
-        out.push_back({std::move(name), std::move(bytes), code, std::move(field)});
-    };
-    auto kvField = [&](const std::string& key, const char* part) {
-        return "kv[" + std::to_string(l.kvIndex(key)) + "]." + part + " (key '" + key + "')";
-    };
-    const uint64_t size = base.size();
+namespace {
 
-    // Header.
+// Collects the cases derived from one base file.
+class CaseBuilder {
+public:
+    CaseBuilder() : base(makeTinyGguf()), l(walk(base)), size(base.size()) {}
+
+    void headerCases();
+    void valueCases();
+    void arrayCases();
+    void alignmentAndOrderCases();
+    void tensorCases();
+    void dataCases();
+    std::vector<GgufCorruption> out;
+
+private:
+    void add(std::string name, std::vector<uint8_t> bytes, ErrorCode code, std::string field) {
+        out.push_back({std::move(name), std::move(bytes), code, std::move(field)});
+    }
+    std::string kvField(const std::string& key, const char* part) const {
+        return "kv[" + std::to_string(l.kvIndex(key)) + "]." + part + " (key '" + key + "')";
+    }
+
+    const std::vector<uint8_t> base;
+    const Layout l;
+    const uint64_t size;
+};
+
+void CaseBuilder::headerCases() {
     add("empty", {}, ErrorCode::Truncated, "header.magic");
     add("truncated_magic", cut(base, 2), ErrorCode::Truncated, "header.magic");
     add("bad_magic", patched<uint32_t>(base, 0, 0x58554747), ErrorCode::Malformed, "header.magic");
@@ -189,8 +205,9 @@ std::vector<GgufCorruption> makeGgufCorruptions() {
     add("kv_count_max", patched<uint64_t>(base, 16, kU64Max), ErrorCode::Overflow, "header.kv_count");
     add("kv_count_past_remaining", patched<uint64_t>(base, 16, (size - 24) / 12 + 1), ErrorCode::Overflow,
         "header.kv_count");
+}
 
-    // Keys and values.
+void CaseBuilder::valueCases() {
     const auto& arch = l.kvs[0];
     add("key_length_max", patched<uint64_t>(base, arch.keyPos, kU64Max), ErrorCode::Truncated, "kv[0].key");
     add("key_length_past_eof", patched<uint64_t>(base, l.kvs[1].keyPos, size - l.kvs[1].keyPos - 8 + 1),
@@ -205,6 +222,9 @@ std::vector<GgufCorruption> makeGgufCorruptions() {
         kvField("test.u8", "type"));
     add("bool_not_0_or_1", patched<uint8_t>(base, l.kv("test.bool").valuePos, 2), ErrorCode::Malformed,
         kvField("test.bool", "value"));
+}
+
+void CaseBuilder::arrayCases() {
     const auto& ints = l.kv("test.ints");
     add("array_count_overflow", patched<uint64_t>(base, ints.valuePos + 4, uint64_t(1) << 62), ErrorCode::Overflow,
         kvField("test.ints", "value"));
@@ -228,6 +248,12 @@ std::vector<GgufCorruption> makeGgufCorruptions() {
     add("nested_array_depth_bomb", makeDeepArrayFile(64), ErrorCode::Malformed, "(key 'test.deep')");
     add("nested_array_depth_5", makeDeepArrayFile(engine::kGgufMaxArrayDepth + 1), ErrorCode::Malformed,
         "(key 'test.deep')");
+    add("truncated_array_body", cut(base, ints.valuePos + 12 + 6), ErrorCode::Truncated, kvField("test.ints", "value"));
+    add("truncated_string_array", cut(base, strs.end - 1), ErrorCode::Truncated,
+        kvField("test.strs", "value"));
+}
+
+void CaseBuilder::alignmentAndOrderCases() {
     const auto& align = l.kv("general.alignment");
     add("alignment_zero", patched<uint32_t>(base, align.valuePos, 0), ErrorCode::Malformed,
         kvField("general.alignment", "value"));
@@ -247,11 +273,9 @@ std::vector<GgufCorruption> makeGgufCorruptions() {
     add("truncated_kv_type", cut(base, lastKv.typePos + 2), ErrorCode::Truncated, kvField(lastKv.key, "type"));
     add("truncated_kv_value", cut(base, l.kv("test.f64").valuePos + 3), ErrorCode::Truncated,
         kvField("test.f64", "value"));
-    add("truncated_array_body", cut(base, ints.valuePos + 12 + 6), ErrorCode::Truncated, kvField("test.ints", "value"));
-    add("truncated_string_array", cut(base, strs.end - 1), ErrorCode::Truncated,
-        kvField("test.strs", "value"));
+}
 
-    // Tensor infos.
+void CaseBuilder::tensorCases() {
     const auto& t0 = l.tensors[0];
     const auto& t1 = l.tensors[1];
     const auto& t2 = l.tensors[2];
@@ -291,12 +315,27 @@ std::vector<GgufCorruption> makeGgufCorruptions() {
     add("truncated_tensor_dims", cut(base, t3.dimsPos + 4), ErrorCode::Truncated, "tensor[3].dims");
     add("truncated_tensor_type", cut(base, t3.typePos + 2), ErrorCode::Truncated, "tensor[3].type");
     add("truncated_tensor_offset", cut(base, t3.offsetPos + 5), ErrorCode::Truncated, "tensor[3].offset");
+}
 
-    // Data section.
+void CaseBuilder::dataCases() {
+    const auto& t2 = l.tensors[2];
+    const auto& t3 = l.tensors[3];
     add("truncated_before_data", cut(base, t3.end), ErrorCode::Truncated, "tensor[0].data");
     add("truncated_data", cut(base, l.dataOffset + t2.offset + 10), ErrorCode::Truncated, "tensor[2].data");
     add("truncated_last_tensor", cut(base, size - 1), ErrorCode::Truncated, "tensor[3].data");
-    return out;
+}
+
+}  // namespace
+
+std::vector<GgufCorruption> makeGgufCorruptions() {
+    CaseBuilder b;
+    b.headerCases();
+    b.valueCases();
+    b.arrayCases();
+    b.alignmentAndOrderCases();
+    b.tensorCases();
+    b.dataCases();
+    return std::move(b.out);
 }
 
 }  // namespace glassbox::test

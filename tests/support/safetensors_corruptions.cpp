@@ -8,12 +8,16 @@ namespace {
 
 using engine::ErrorCode;
 
-constexpr std::string_view kA = R"("a.weight":{"dtype":"F32","shape":[16,16],"data_offsets":[0,1024]})";
-constexpr std::string_view kB = R"("b.weight":{"dtype":"F16","shape":[4],"data_offsets":[1024,1032]})";
-constexpr std::string_view kC = R"("c.bias":{"dtype":"BF16","shape":[2,2],"data_offsets":[1032,1040]})";
+constexpr std::string_view kA =
+    R"("a.weight":{"dtype":"F32","shape":[16,16],"data_offsets":[0,1024]})";
+constexpr std::string_view kB =
+    R"("b.weight":{"dtype":"F16","shape":[4],"data_offsets":[1024,1032]})";
+constexpr std::string_view kC =
+    R"("c.bias":{"dtype":"BF16","shape":[2,2],"data_offsets":[1032,1040]})";
 constexpr std::string_view kMeta = R"("__metadata__":{"format":"pt"})";
 
-std::string header(std::string_view meta, std::string_view a, std::string_view b, std::string_view c) {
+std::string header(std::string_view meta, std::string_view a, std::string_view b,
+                   std::string_view c) {
     std::string h = "{";
     for (std::string_view part : {meta, a, b, c}) {
         if (part.empty()) continue;
@@ -42,7 +46,8 @@ std::vector<uint8_t> withLength(uint64_t length) {
 
 }  // namespace
 
-std::vector<uint8_t> makeSafetensorsBytes(std::string_view headerText, std::span<const uint8_t> data,
+std::vector<uint8_t> makeSafetensorsBytes(std::string_view headerText,
+                                          std::span<const uint8_t> data,
                                           std::optional<uint64_t> declaredLength) {
     std::string h(headerText);
     h.append((8 - h.size() % 8) % 8, ' ');
@@ -70,11 +75,13 @@ std::vector<SafetensorsCorruption> safetensorsCorruptions() {
     const std::string base = safetensorsBaseHeader();
     const size_t headerBytes = validSafetensorsBase().size() - 8 - 1040;
     std::vector<SafetensorsCorruption> c;
-    auto add = [&c](std::string name, std::vector<uint8_t> bytes, ErrorCode code, std::string field) {
+    auto add = [&c](std::string name, std::vector<uint8_t> bytes, ErrorCode code,
+                    std::string field) {
         c.push_back({std::move(name), std::move(bytes), code, std::move(field)});
     };
     add("header_length_huge", withLength(uint64_t(1) << 62), ErrorCode::Overflow, "header_length");
-    add("header_length_past_eof", withLength(headerBytes + 1041), ErrorCode::Truncated, "header_length");
+    add("header_length_past_eof", withLength(headerBytes + 1041), ErrorCode::Truncated,
+        "header_length");
     add("header_length_zero", withLength(0), ErrorCode::Malformed, "header_length");
     add("file_shorter_than_length", {0x10, 0, 0, 0, 0}, ErrorCode::Truncated, "header_length");
     add("header_not_json", withHeader("this is not JSON"), ErrorCode::Malformed, "$");
@@ -85,10 +92,12 @@ std::vector<SafetensorsCorruption> safetensorsCorruptions() {
         ErrorCode::Malformed, "__metadata__");
     add("unknown_dtype", withHeader(replaced(base, "\"F32\"", "\"F33\"")), ErrorCode::Unsupported,
         "dtype");
-    add("dtype_not_string", withHeader(replaced(base, "\"F32\"", "32")), ErrorCode::Malformed, "dtype");
+    add("dtype_not_string", withHeader(replaced(base, "\"F32\"", "32")), ErrorCode::Malformed,
+        "dtype");
     add("missing_dtype", withHeader(replaced(base, R"("dtype":"F16",)", "")), ErrorCode::Malformed,
         "dtype");
-    add("negative_dim", withHeader(replaced(base, "[16,16]", "[-16,16]")), ErrorCode::Malformed, "shape");
+    add("negative_dim", withHeader(replaced(base, "[16,16]", "[-16,16]")), ErrorCode::Malformed,
+        "shape");
     add("fractional_dim", withHeader(replaced(base, "[16,16]", "[16.5,16]")), ErrorCode::Malformed,
         "shape");
     add("shape_product_overflow",
@@ -102,22 +111,26 @@ std::vector<SafetensorsCorruption> safetensorsCorruptions() {
         ErrorCode::Malformed, "data_offsets");
     add("offsets_past_eof", withHeader(base, 1032), ErrorCode::Truncated, "c.bias");
     add("overlapping_tensors",
-        withHeader(header(kMeta, kA, replaced(kB, "[1024,1032]", "[1016,1024]"), replaced(kC, "[1032,1040]", "[1024,1032]")),
+        withHeader(header(kMeta, kA, replaced(kB, "[1024,1032]", "[1016,1024]"),
+                          replaced(kC, "[1032,1040]", "[1024,1032]")),
                    1032),
         ErrorCode::Malformed, "b.weight");
     add("gap_between_tensors",
-        withHeader(header(kMeta, kA, replaced(kB, "[1024,1032]", "[1028,1036]"), replaced(kC, "[1032,1040]", "[1036,1044]")),
+        withHeader(header(kMeta, kA, replaced(kB, "[1024,1032]", "[1028,1036]"),
+                          replaced(kC, "[1032,1040]", "[1036,1044]")),
                    1044),
         ErrorCode::Malformed, "b.weight");
     add("size_mismatch", withHeader(replaced(base, "[16,16]", "[16,17]")), ErrorCode::Malformed,
         "data_offsets");
     add("trailing_bytes_uncovered", withHeader(base, 1048), ErrorCode::Malformed, "data");
-    add("duplicate_tensor_name", withHeader(header(kMeta, kA, kB, replaced(kA, "[0,1024]", "[1040,2064]"))),
+    add("duplicate_tensor_name",
+        withHeader(header(kMeta, kA, kB, replaced(kA, "[0,1024]", "[1040,2064]"))),
         ErrorCode::Malformed, "a.weight");
-    add("depth_bomb", withHeader("{\"a\":" + std::string(20000, '[') + std::string(20000, ']') + "}"),
+    add("depth_bomb",
+        withHeader("{\"a\":" + std::string(20000, '[') + std::string(20000, ']') + "}"),
         ErrorCode::Overflow, "$.a");
-    add("metadata_value_not_string", withHeader(replaced(base, "\"pt\"", "1")), ErrorCode::Malformed,
-        "__metadata__");
+    add("metadata_value_not_string", withHeader(replaced(base, "\"pt\"", "1")),
+        ErrorCode::Malformed, "__metadata__");
     add("tensor_entry_not_object", withHeader(header(kMeta, kA, kB, R"("c.bias":[1032,1040])")),
         ErrorCode::Malformed, "c.bias");
     return c;

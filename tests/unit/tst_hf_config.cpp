@@ -285,7 +285,7 @@ void TestHfConfig::qwen2() {
     QCOMPARE(c.rmsNormEps, 1e-6);
     QCOMPARE(c.ropeTheta, 1e6);
     QVERIFY(c.tieWordEmbeddings);
-    QVERIFY(c.attentionBias);  // implied by qwen2
+    QVERIFY(c.attentionBias);   // implied by qwen2
     QVERIFY(!c.slidingWindow);  // use_sliding_window is false
     QCOMPARE(c.bosTokenId, std::optional<int64_t>(151643));
     QCOMPARE(c.eosTokenIds, std::vector<int64_t>{151643});
@@ -343,12 +343,14 @@ void TestHfConfig::ropeParametersAndDefaults() {
 }
 
 void TestHfConfig::linearScaling() {
-    const HfConfig c = parsedOk(withKey("rope_scaling", R"({"type": "linear", "factor": 4.0})").c_str());
+    const HfConfig c =
+        parsedOk(withKey("rope_scaling", R"({"type": "linear", "factor": 4.0})").c_str());
     QCOMPARE(c.ropeScalingType, std::string("linear"));
     QCOMPARE(c.ropeScalingFactor, 4.0);
     QVERIFY(c.ropeScalingSupported());
     QVERIFY(c.warnings.empty());
-    const HfConfig d = parsedOk(withKey("rope_scaling", R"({"rope_type": "dynamic", "factor": 2})").c_str());
+    const HfConfig d =
+        parsedOk(withKey("rope_scaling", R"({"rope_type": "dynamic", "factor": 2})").c_str());
     QCOMPARE(d.ropeScalingType, std::string("dynamic"));
     QVERIFY(!d.ropeScalingSupported());
     QCOMPARE(d.warnings.size(), size_t(1));
@@ -377,10 +379,12 @@ void TestHfConfig::errors_data() {
     row("hidden_size huge", withKey("hidden_size", "1e12"), malformed, "$.hidden_size");
     row("layers absurd", withKey("num_hidden_layers", "1000000"), malformed, "$.num_hidden_layers");
     row("vocab absurd", withKey("vocab_size", "9007199254740993"), malformed, "$.vocab_size");
-    row("heads do not divide", withKey("num_attention_heads", "5"), malformed, "$.num_attention_heads");
+    row("heads do not divide", withKey("num_attention_heads", "5"), malformed,
+        "$.num_attention_heads");
     row("kv heads do not divide", withKey("num_key_value_heads", "3"), malformed,
         "$.num_key_value_heads");
-    row("kv heads above heads", withKey("num_key_value_heads", "8"), malformed, "$.num_key_value_heads");
+    row("kv heads above heads", withKey("num_key_value_heads", "8"), malformed,
+        "$.num_key_value_heads");
     row("kv heads zero", withKey("num_key_value_heads", "0"), malformed, "$.num_key_value_heads");
     row("head_dim zero", withKey("head_dim", "0"), malformed, "$.head_dim");
     row("model_type number", withKey("model_type", "7"), malformed, "$.model_type");

@@ -21,8 +21,9 @@ JsonValue parsed(std::string_view text) {
 
 // A tokenizer.json-like document of about `targetBytes`.
 std::string tokenizerLikeJson(size_t targetBytes, size_t& vocabEntries) {
-    std::string s = R"({"version":"1.0","added_tokens":[{"id":0,"content":"<unk>","special":true}],)"
-                    R"("model":{"type":"BPE","dropout":null,"vocab":{)";
+    std::string s =
+        R"({"version":"1.0","added_tokens":[{"id":0,"content":"<unk>","special":true}],)"
+        R"("model":{"type":"BPE","dropout":null,"vocab":{)";
     const size_t half = targetBytes / 2;
     vocabEntries = 0;
     while (s.size() < half) {
@@ -110,7 +111,8 @@ void TestJson::strings() {
     QCOMPARE(*parsed(R"("\u0120hello")").asString(), std::string_view("\xC4\xA0hello"));
     const JsonValue nul = parsed(R"("a\u0000b")");
     QCOMPARE(nul.asString()->size(), size_t(3));
-    QCOMPARE(*parsed("\"\xF0\x9F\x98\x80 raw\"").asString(), std::string_view("\xF0\x9F\x98\x80 raw"));
+    QCOMPARE(*parsed("\"\xF0\x9F\x98\x80 raw\"").asString(),
+             std::string_view("\xF0\x9F\x98\x80 raw"));
     QCOMPARE(*parsed("\"\x7F\"").asString(), std::string_view("\x7F"));
     // Unpaired surrogates are errors, never U+FFFD.
     QCOMPARE(parseJson(R"("\ud83d")").error().code, ErrorCode::Malformed);
@@ -145,8 +147,10 @@ void TestJson::objectLookupAndOrder() {
     const JsonValue v = parsed(text);
     QCOMPARE(v.size(), size_t(1000));
     for (int i = 0; i < 1000; ++i) {
-        QCOMPARE(v.members()[size_t(i)].key, "k" + std::to_string((i * 37) % 1000));
-        QCOMPARE(v.find("k" + std::to_string((i * 37) % 1000))->asInt(), std::optional<int64_t>(i));
+        std::string key = "k";
+        key += std::to_string((i * 37) % 1000);
+        QCOMPARE(v.members()[size_t(i)].key, key);
+        QCOMPARE(v.find(key)->asInt(), std::optional<int64_t>(i));
     }
     QVERIFY(!v.find("k1000"));
     QVERIFY(!v.find(""));
@@ -288,7 +292,8 @@ void TestJson::limits() {
 }
 
 void TestJson::everyPrefixOfValidInputFails() {
-    const std::string text = R"({"a": [1, -2.5e3, true, null, "x\u00e9\ud83d\ude00"], "b": {"c": false}})";
+    const std::string text =
+        R"({"a": [1, -2.5e3, true, null, "x\u00e9\ud83d\ude00"], "b": {"c": false}})";
     QVERIFY(parseJson(text).ok());
     for (size_t n = 0; n < text.size(); ++n) {
         auto r = parseJson(std::string_view(text).substr(0, n));
@@ -345,7 +350,8 @@ void TestJson::builders() {
     root.set("list", std::move(list));
     root.set("name", "again");  // replaced in place
     QCOMPARE(dumpJson(root),
-             std::string(R"({"name":"again","layers":22,"eps":1e-05,"tied":true,"list":[1,"two",null]})"));
+             std::string(
+                 R"({"name":"again","layers":22,"eps":1e-05,"tied":true,"list":[1,"two",null]})"));
     JsonValue number(3);
     number.set("x", 1);  // not an object: unchanged
     QCOMPARE(dumpJson(number), std::string("3"));
@@ -367,7 +373,8 @@ void TestJson::bigTokenizerLikeInput() {
         const auto start = std::chrono::steady_clock::now();
         auto r = parseJson(text);
         const double wall =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
         const double cpu = 1000.0 * double(std::clock() - cpuStart) / CLOCKS_PER_SEC;
         QVERIFY(r.ok());
         best = std::min(best, cpu);

@@ -98,7 +98,7 @@ std::vector<float> normalData(size_t n, uint32_t seed, float sigma = 1.0f) {
 // The SIMD levels this CPU offers, widest first, then "scalar".
 std::vector<std::string> availableLevels() {
     std::vector<std::string> levels;
-    for (const char* l : {"avx512", "avx2"})
+    for (const char* l : {"avx512", "avx2-vnni", "avx2"})
         if (kernels::limitSimdLevel(l)) levels.push_back(l);
     levels.push_back("scalar");
     kernels::limitSimdLevel(levels.front().c_str());
@@ -106,7 +106,7 @@ std::vector<std::string> availableLevels() {
 }
 
 void restoreWidestLevel() {
-    for (const char* l : {"avx512", "avx2", "scalar"})
+    for (const char* l : {"avx512", "avx2-vnni", "avx2", "scalar"})
         if (kernels::limitSimdLevel(l)) return;
 }
 
@@ -352,7 +352,7 @@ private slots:
 
     void simdLevelSelection() {
         const std::string widest = kernels::simdLevelName();
-        QVERIFY(widest == "avx512" || widest == "avx2" || widest == "scalar");
+        QVERIFY(widest == "avx512" || widest == "avx2-vnni" || widest == "avx2" || widest == "scalar");
         QVERIFY(!kernels::limitSimdLevel("sse9"));
         QCOMPARE(kernels::forceScalarKernels(true), false);
         QCOMPARE(std::string(kernels::simdLevelName()), std::string("scalar"));

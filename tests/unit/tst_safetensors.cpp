@@ -25,7 +25,8 @@ std::atomic<size_t> g_largestAllocation{0};
 void* countedAlloc(size_t size, size_t alignment = 0) {
     if (g_trackAllocations.load(std::memory_order_relaxed)) {
         size_t prev = g_largestAllocation.load(std::memory_order_relaxed);
-        while (size > prev && !g_largestAllocation.compare_exchange_weak(prev, size)) {}
+        while (size > prev && !g_largestAllocation.compare_exchange_weak(prev, size)) {
+        }
     }
     if (size == 0) size = 1;
     if (alignment > alignof(std::max_align_t)) {
@@ -139,8 +140,7 @@ void TestSafetensors::corruptions_data() {
     QTest::addColumn<int>("index");
     const auto all = glassbox::test::safetensorsCorruptions();
     QVERIFY(all.size() >= 12);
-    for (size_t i = 0; i < all.size(); ++i)
-        QTest::newRow(all[i].name.c_str()) << int(i);
+    for (size_t i = 0; i < all.size(); ++i) QTest::newRow(all[i].name.c_str()) << int(i);
 }
 
 void TestSafetensors::corruptions() {
@@ -299,7 +299,8 @@ void TestSafetensors::writerRejects() {
     QCOMPARE(serializeSafetensors(dup).error().code, ErrorCode::InvalidArgument);
     std::vector<SafetensorsWriteTensor> mismatch = {{"a", SafetensorsDtype::F32, {3}, data}};
     QCOMPARE(serializeSafetensors(mismatch).error().code, ErrorCode::InvalidArgument);
-    std::vector<SafetensorsWriteTensor> reserved = {{"__metadata__", SafetensorsDtype::U8, {8}, data}};
+    std::vector<SafetensorsWriteTensor> reserved = {
+        {"__metadata__", SafetensorsDtype::U8, {8}, data}};
     QCOMPARE(serializeSafetensors(reserved).error().code, ErrorCode::InvalidArgument);
     std::vector<SafetensorsWriteTensor> overflow = {
         {"a", SafetensorsDtype::F32, {uint64_t(1) << 40, uint64_t(1) << 40}, data}};
@@ -307,6 +308,8 @@ void TestSafetensors::writerRejects() {
 }
 
 void TestSafetensors::referenceFile() {
+    if (qEnvironmentVariableIsEmpty("GLASSBOX_TEST_DATA_DIR"))
+        QSKIP("GLASSBOX_TEST_DATA_DIR is not set");
     QFile f(dataPath("reference.safetensors"));
     QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(f.fileName()));
     const QByteArray raw = f.readAll();
@@ -373,7 +376,7 @@ void TestSafetensors::shardIndex() {
     auto index = parseSafetensorsIndex(json);
     QVERIFY2(index.ok(), index.ok() ? "" : index.error().toString().c_str());
     QCOMPARE(index->shards, (std::vector<std::string>{"model-00002-of-00002.safetensors",
-                                                     "model-00001-of-00002.safetensors"}));
+                                                      "model-00001-of-00002.safetensors"}));
     QCOMPARE(index->weightMap.size(), size_t(4));
     QCOMPARE(index->totalSize.value_or(0), uint64_t(13476839424));
 
@@ -385,13 +388,24 @@ void TestSafetensors::shardIndex() {
     QVERIFY(!traversal.ok());
     QCOMPARE(traversal.error().code, ErrorCode::Malformed);
     QCOMPARE(QString::fromStdString(traversal.error().field), QString("$.weight_map.w"));
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QFile f(dir.path() + "/model.safetensors.index.json");
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(json);
+    f.close();
+    auto read = readSafetensorsIndexFile(f.fileName().toStdString());
+    QVERIFY(read.ok());
+    QCOMPARE(read->shards.size(), size_t(2));
+    QCOMPARE(readSafetensorsIndexFile("/nonexistent/index.json").error().code, ErrorCode::Io);
 }
 
 void TestSafetensors::shardNames() {
     QVERIFY(isSafeShardName("model-00001-of-00002.safetensors"));
     QVERIFY(isSafeShardName("..model.safetensors"));
-    for (const char* bad : {"", ".", "..", "../x.safetensors", "a/b.safetensors", "/abs.safetensors",
-                            "..\\x.safetensors", "C:x.safetensors", "a\nb"})
+    for (const char* bad : {"", ".", "..", "../x.safetensors", "a/b.safetensors",
+                            "/abs.safetensors", "..\\x.safetensors", "C:x.safetensors", "a\nb"})
         QVERIFY2(!isSafeShardName(bad), bad);
 }
 

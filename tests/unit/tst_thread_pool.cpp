@@ -27,7 +27,7 @@ private slots:
         QFETCH(int, threads);
         ThreadPool pool(threads);
         QCOMPARE(pool.size(), threads);
-        for (int iter = 0; iter < 200; ++iter) {
+        for (int iter = 0; iter < 100; ++iter) {
             std::vector<std::atomic<int>> hits(static_cast<size_t>(threads));
             std::atomic<int> badCount{0};
             pool.run([&](int index, int count) {
@@ -101,8 +101,8 @@ private slots:
             ThreadPool pool(threads);
             std::atomic<int> sink{0};
             const auto job = [&](int index, int) { sink.fetch_add(index, std::memory_order_relaxed); };
-            for (int i = 0; i < 1000; ++i) pool.run(job);
-            const int runs = 20000;
+            for (int i = 0; i < 200; ++i) pool.run(job);
+            const int runs = 2000;
             const auto t0 = std::chrono::steady_clock::now();
             for (int i = 0; i < runs; ++i) pool.run(job);
             const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();

@@ -522,6 +522,16 @@ void TestTokenizer::tokenizerJsonLlama2Style() {
     Tokenizer t = make(std::move(v).value());
     QCOMPARE(t.encode("hi\nhi", true, false), (Ids{1, 8, 3, 7}));
     QCOMPARE(t.decode(Ids{8, 3, 7}), std::string("hi\nhi"));
+
+    // Only listed merges apply: "abc" is a token, but no listed merge makes it.
+    const std::string listed = R"({"normalizer":{"type":"Replace","pattern":{"String":" "},"content":"\u2581"},
+      "model":{"type":"BPE","byte_fallback":true,
+        "vocab":{"<unk>":0,"a":1,"b":2,"c":3,"ab":4,"bc":5,"abc":6},"merges":["b c","a b"]}})";
+    auto lv = vocabFromTokenizerJson(listed, "");
+    QVERIFY2(lv.ok(), lv.ok() ? "" : lv.error().toString().c_str());
+    QVERIFY(!lv->addSpacePrefix);
+    Tokenizer lt = make(std::move(lv).value());
+    QCOMPARE(lt.encode("abc", false, false), (Ids{1, 5}));
 }
 
 void TestTokenizer::tokenizerJsonRejected() {

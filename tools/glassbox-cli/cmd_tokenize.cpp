@@ -89,13 +89,22 @@ void printIds(const std::vector<int32_t>& ids) {
     std::fwrite(line.data(), 1, line.size(), stdout);
 }
 
+// `s` padded with spaces to `width` characters (counting codepoints).
+std::string padded(const std::string& s, size_t width) {
+    size_t chars = 0;
+    for (char c : s) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    return chars >= width ? s : s + std::string(width - chars, ' ');
+}
+
 void printTable(const engine::Tokenizer& tok, const std::vector<int32_t>& ids) {
-    std::printf("%8s  %-24s  %s\n", "id", "piece", "text");
+    std::printf("%8s  %s  %s\n", "id", padded("piece", 24).c_str(), "text");
     for (int32_t id : ids) {
-        const std::string piece = escaped(tok.tokenPiece(id));
-        std::string text = "\"" + escaped(tok.tokenText(id)) + "\"";
+        const std::string piece = padded(escaped(tok.tokenPiece(id)), 24);
+        std::string text(1, '"');
+        text += escaped(tok.tokenText(id));
+        text += '"';
         if (tok.isControl(id)) text += "  (control)";
-        std::printf("%8d  %-24s  %s\n", id, piece.c_str(), text.c_str());
+        std::printf("%8d  %s  %s\n", id, piece.c_str(), text.c_str());
     }
     std::printf("%zu tokens\n", ids.size());
 }

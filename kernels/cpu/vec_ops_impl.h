@@ -1,0 +1,33 @@
+// Internal table of the vec_ops kernels, one per instruction-set level
+// (vec_ops.cpp holds the portable one and dispatches).
+#pragma once
+
+#include <cstdint>
+
+namespace glassbox::kernels::detail {
+
+struct VecOpsTable {
+    // Σ x² (float vector accumulation), the rmsNorm reduction.
+    double (*sumSquares)(const float* x, int64_t n);
+    // out[i] = x[i] * s * (w ? w[i] : 1)
+    void (*scaleMul)(const float* x, float s, const float* w, int64_t n, float* out);
+    float (*maxValue)(const float* x, int64_t n);
+    // x[i] = exp(x[i] - shift); returns Σ in double.
+    double (*expShiftSum)(float* x, float shift, int64_t n);
+    void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
+    void (*add)(const float* a, const float* b, int64_t n, float* out);
+    void (*scale)(float* x, float s, int64_t n);
+    float (*dot)(const float* a, const float* b, int64_t n);
+    void (*axpy)(float a, const float* x, float* y, int64_t n);
+    float (*dotF16)(const uint16_t* a, const float* b, int64_t n);
+    void (*axpyF16)(float a, const uint16_t* x, float* y, int64_t n);
+};
+
+namespace avx2 {
+const VecOpsTable* vecOpsTable();
+}
+namespace avx512 {
+const VecOpsTable* vecOpsTable();
+}
+
+}  // namespace glassbox::kernels::detail

@@ -1,0 +1,80 @@
+// EngineClient: the UI thread's handle on the engine worker. It owns the
+// worker thread, starts jobs by queued calls and forwards the worker's
+// results as its own signals — only for the newest load and the newest
+// generation; results of superseded jobs are dropped (each job has an id; a
+// newer request makes older ones stale and cancels them). Cancelling is a
+// std::stop_source request, which the worker sees within one token.
+#pragma once
+
+#include <QObject>
+#include <QPointer>
+#include <QThread>
+#include <optional>
+#include <stop_token>
+
+#include "engine/backend.h"
+#include "ui/engine_messages.h"
+
+namespace glassbox::ui {
+
+class EngineWorker;
+
+class EngineClient : public QObject {
+    Q_OBJECT
+public:
+    explicit EngineClient(QObject* parent = nullptr);
+    ~EngineClient() override;
+
+    // Start loading a model; any load in progress is cancelled and its result
+    // dropped. Returns the job id.
+    quint64 loadModel(const QString& path, const engine::BackendOptions& options = {});
+    // Start a generation of one or more lanes (run one after another); a
+    // generation in progress is cancelled and its further results dropped.
+    // Returns the job id.
+    quint64 generate(std::vector<GenerationLane> lanes);
+    // Stop the load now: loadFailed(cancelled) is emitted at once and the
+    // current model stays.
+    void cancelLoad();
+    // Ask the running generation to stop; its tokens so far, laneFinished
+    // (stop reason Cancelled) and generationFinished still follow.
+    void cancelGeneration();
+
+    bool isLoading() const { return m_loadJob != 0; }
+    bool isGenerating() const { return m_genJob != 0; }
+    quint64 currentGeneration() const { return m_genJob; }
+    // The loaded model, if any.
+    const ModelInfo* model() const { return m_model ? &*m_model : nullptr; }
+    // The default thread count: every core but one, so the window keeps a core.
+    static int defaultThreads();
+    // Lower the calling thread's scheduling priority (used on the engine thread).
+    static void lowerCurrentThreadPriority();
+
+signals:
+    void loadStarted(const QString& path);
+    void loadProgress(float fraction, const QString& stage);
+    void modelLoaded(const glassbox::ui::ModelInfo& info);
+    void loadFailed(const QString& message, bool cancelled);
+    void tokensArrived(quint64 job, int lane, const glassbox::ui::TokenBatch& tokens,
+                       const glassbox::ui::StreamStats& stats);
+    void laneFinished(quint64 job, int lane, const glassbox::ui::LaneOutcome& outcome);
+    void generationFinished(quint64 job);
+
+private:
+    void onLoadProgress(quint64 job, float fraction, const QString& stage);
+    void onModelLoaded(quint64 job, const ModelInfo& info);
+    void onLoadFailed(quint64 job, const QString& message, bool cancelled);
+    void onTokens(quint64 job, int lane, const TokenBatch& tokens, const StreamStats& stats);
+    void onLaneFinished(quint64 job, int lane, const LaneOutcome& outcome);
+    void onJobFinished(quint64 job);
+
+    QThread m_thread;
+    QPointer<EngineWorker> m_worker;
+    quint64 m_nextJob = 1;
+    quint64 m_loadJob = 0;
+    quint64 m_genJob = 0;
+    std::stop_source m_loadStop;
+    std::stop_source m_genStop;
+    std::optional<ModelInfo> m_model;
+};
+
+}  // namespace glassbox::ui

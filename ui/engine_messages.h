@@ -1,0 +1,73 @@
+// Values passed between the UI thread and the engine worker thread by
+// queued signals: model descriptions, generation lanes, streamed token
+// batches, live statistics and per-lane outcomes. Plain copyable values; the
+// only shared object is the immutable, thread-safe Model.
+#pragma once
+
+#include <QMetaType>
+#include <QString>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/chat_template.h"
+#include "engine/generator.h"
+#include "engine/model.h"
+
+namespace glassbox::ui {
+
+// A loaded model as the window shows it.
+struct ModelInfo {
+    std::shared_ptr<const engine::Model> model;  // immutable, safe to read from any thread
+    QString path;
+    QString name;            // file name without directories
+    QString architecture;
+    QString weightType;      // e.g. "Q4_1"
+    qint64 fileBytes = 0;
+    QString device;          // the backend, e.g. "CPU"
+    int threads = 0;
+    int contextSize = 0;
+    std::optional<engine::ChatTemplateInfo> chat;  // the model's chat layout, if recognised
+    QString chatNote;        // why chat uses a fallback layout, if it does
+    double loadSeconds = 0;
+};
+
+// One generation of a job: what to run and on which model.
+struct GenerationLane {
+    engine::GenerationRequest request;
+    std::shared_ptr<const engine::Model> model;  // the model to run (as loaded by the client)
+    QString modelPath;  // when model is null: a model file to open for this lane (comparisons)
+};
+
+// Throughput and context use, updated while a lane runs.
+struct StreamStats {
+    double prefillTokensPerSecond = 0;
+    double decodeTokensPerSecond = 0;
+    int contextUsed = 0;
+    int contextSize = 0;
+};
+
+// How a lane ended.
+struct LaneOutcome {
+    bool ok = true;
+    QString error;                 // when !ok
+    engine::StopReason stopReason = engine::StopReason::MaxTokens;
+    uint64_t seed = 0;
+    double prefillSeconds = 0;
+    double decodeSeconds = 0;
+    double prefillTokensPerSecond = 0;
+    double decodeTokensPerSecond = 0;
+    int reusedPromptTokens = 0;
+    QString text;                  // the visible completion
+    StreamStats stats;
+    QString hardware;              // "CPU, 2 threads"
+};
+
+using TokenBatch = std::vector<engine::GeneratedToken>;
+
+}  // namespace glassbox::ui
+
+Q_DECLARE_METATYPE(glassbox::ui::ModelInfo)
+Q_DECLARE_METATYPE(glassbox::ui::StreamStats)
+Q_DECLARE_METATYPE(glassbox::ui::LaneOutcome)
+Q_DECLARE_METATYPE(glassbox::ui::TokenBatch)

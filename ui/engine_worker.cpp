@@ -1,0 +1,225 @@
+// EngineWorker: model loading and generation on the worker thread.
+#include "ui/engine_worker.h"
+
+#include <QFileInfo>
+#include <algorithm>
+
+#include "engine/model.h"
+#include "engine/tokenizer.h"
+#include "ui/error_text.h"
+
+namespace glassbox::ui {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsBetween(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+int reusablePrefix(const engine::Session& s, const std::vector<int32_t>& prompt) {
+    const auto& have = s.tokens();
+    size_t n = 0;
+    while (n < have.size() && n < prompt.size() && have[n] == prompt[n]) ++n;
+    if (n == prompt.size() && n > 0) --n;
+    return int(n);
+}
+
+}  // namespace
+
+EngineWorker::EngineWorker(QObject* parent) : QObject(parent) {}
+
+EngineWorker::~EngineWorker() = default;
+
+QString EngineWorker::loadInto(Loaded& out, quint64 job, std::stop_token stop, const QString& path,
+                               const engine::BackendOptions& options, bool reportProgress, bool* cancelled) {
+    *cancelled = false;
+    const auto t0 = Clock::now();
+    const QFileInfo file(path);
+    if (!file.exists()) return QStringLiteral("“%1” does not exist.").arg(path);
+    if (!file.isReadable()) return QStringLiteral("“%1” cannot be read (permission denied).").arg(path);
+    engine::LoadProgress progress;
+    if (reportProgress) {
+        progress = [this, job](float fraction, const std::string& stage) {
+            emit loadProgress(job, fraction, QString::fromStdString(stage));
+        };
+    }
+    auto model = engine::Model::load(path.toStdString(), stop, progress);
+    if (!model) {
+        *cancelled = model.error().code == engine::ErrorCode::Cancelled;
+        return ErrorText::forModelLoad(path, model.error());
+    }
+    if (stop.stop_requested()) {
+        *cancelled = true;
+        return QStringLiteral("Loading was cancelled.");
+    }
+    if (reportProgress) emit loadProgress(job, 1.0f, QStringLiteral("allocating context"));
+    auto session = engine::Session::create(*model, options);
+    if (!session) return ErrorText::forModelLoad(path, session.error());
+
+    Loaded next;
+    next.model = *model;
+    next.session = std::move(*session);
+    ModelInfo& info = next.info;
+    info.model = next.model;
+    info.path = path;
+    info.name = file.fileName();
+    info.architecture = QString::fromStdString(next.model->config().architecture);
+    info.weightType = QString::fromStdString(next.model->weightTypeSummary());
+    info.fileBytes = qint64(next.model->fileBytes());
+    info.device = QString::fromStdString(next.session->backend().name());
+    info.threads = next.session->backend().threads();
+    info.contextSize = next.session->contextSize();
+    auto chat = engine::detectChatTemplate(next.model->chatTemplate());
+    if (chat) {
+        info.chat = *chat;
+    } else {
+        info.chat = engine::chatTemplateFor(engine::ChatFormat::ChatML);
+        info.chatNote = QStringLiteral("The model's chat template was not recognised (%1); ChatML is used.")
+                            .arg(QString::fromStdString(chat.error().message));
+    }
+    info.loadSeconds = secondsBetween(t0, Clock::now());
+    out = std::move(next);
+    return {};
+}
+
+void EngineWorker::loadModel(quint64 job, std::stop_token stop, const QString& path,
+                             const engine::BackendOptions& options) {
+    bool cancelled = false;
+    Loaded loaded;
+    const QString error = loadInto(loaded, job, stop, path, options, true, &cancelled);
+    if (!error.isEmpty()) {
+        emit loadFailed(job, error, cancelled);
+        return;
+    }
+    m_options = options;
+    const ModelInfo info = loaded.info;
+    keep(std::move(loaded));
+    emit modelLoaded(job, info);
+}
+
+void EngineWorker::keep(Loaded loaded) {
+    m_loaded.insert(m_loaded.begin(), std::move(loaded));
+    if (m_loaded.size() > kMaxLoaded) m_loaded.resize(kMaxLoaded);
+}
+
+EngineWorker::Loaded* EngineWorker::laneTarget(quint64 job, std::stop_token stop, const GenerationLane& lane,
+                                               QString* error) {
+    auto use = [this](size_t i) {
+        if (i != 0) std::rotate(m_loaded.begin(), m_loaded.begin() + long(i), m_loaded.begin() + long(i) + 1);
+        return &m_loaded.front();
+    };
+    for (size_t i = 0; i < m_loaded.size(); ++i) {
+        if (lane.model ? m_loaded[i].model == lane.model : m_loaded[i].info.path == lane.modelPath) return use(i);
+    }
+    if (lane.model) {
+        // Evicted earlier: give it a fresh session.
+        auto session = engine::Session::create(lane.model, m_options);
+        if (!session) {
+            *error = ErrorText::forGeneration(session.error());
+            return nullptr;
+        }
+        Loaded loaded;
+        loaded.model = lane.model;
+        loaded.session = std::move(*session);
+        loaded.info.model = lane.model;
+        loaded.info.path = QString::fromStdString(lane.model->path());
+        loaded.info.device = QString::fromStdString(loaded.session->backend().name());
+        loaded.info.threads = loaded.session->backend().threads();
+        loaded.info.contextSize = loaded.session->contextSize();
+        keep(std::move(loaded));
+        return &m_loaded.front();
+    }
+    if (lane.modelPath.isEmpty()) {
+        *error = QStringLiteral("No model is loaded.");
+        return nullptr;
+    }
+    bool cancelled = false;
+    Loaded loaded;
+    *error = loadInto(loaded, job, stop, lane.modelPath, m_options, false, &cancelled);
+    if (!error->isEmpty()) return nullptr;
+    keep(std::move(loaded));
+    return &m_loaded.front();
+}
+
+LaneOutcome EngineWorker::runLane(quint64 job, int lane, std::stop_token stop, Loaded& target,
+                                  const engine::GenerationRequest& request) {
+    engine::Session& session = *target.session;
+    StreamStats stats;
+    stats.contextSize = session.contextSize();
+    const int reuse = reusablePrefix(session, request.prompt);
+    const int prefillTokens = int(request.prompt.size()) - reuse;
+    TokenBatch pending;
+    int generated = 0;
+    const auto t0 = Clock::now();
+    Clock::time_point firstToken{};
+    Clock::time_point lastEmit = t0 - kBatchInterval;
+    auto flush = [&](Clock::time_point now) {
+        if (pending.empty()) return;
+        stats.contextUsed = int(request.prompt.size()) + generated;
+        emit tokensStreamed(job, lane, pending, stats);
+        pending.clear();
+        lastEmit = now;
+    };
+    auto onToken = [&](const engine::GeneratedToken& t) {
+        const auto now = Clock::now();
+        if (t.index >= 0 && generated++ == 0) {
+            firstToken = now;
+            const double s = secondsBetween(t0, now);
+            stats.prefillTokensPerSecond = s > 0 ? prefillTokens / s : 0;
+        } else if (t.index >= 0) {
+            const double s = secondsBetween(firstToken, now);
+            stats.decodeTokensPerSecond = s > 0 ? (generated - 1) / s : 0;
+        }
+        pending.push_back(t);
+        if (now - lastEmit >= kBatchInterval) flush(now);
+    };
+    engine::GenerationRequest req = request;
+    req.keepTokens = false;
+    auto result = engine::generate(session, req, onToken, stop);
+    flush(Clock::now());
+
+    LaneOutcome out;
+    out.hardware = QStringLiteral("%1, %2 threads").arg(target.info.device).arg(target.info.threads);
+    out.stats = stats;
+    out.stats.contextUsed = session.position();
+    if (!result) {
+        out.ok = false;
+        out.error = ErrorText::forGeneration(result.error());
+        return out;
+    }
+    out.stopReason = result->stopReason;
+    out.seed = result->seed;
+    out.prefillSeconds = result->prefillSeconds;
+    out.decodeSeconds = result->decodeSeconds;
+    out.reusedPromptTokens = result->reusedPromptTokens;
+    out.text = QString::fromStdString(result->text);
+    // The result counts only what it kept; compute rates from what streamed.
+    const int n = int(result->promptTokens.size()) - result->reusedPromptTokens;
+    out.prefillTokensPerSecond = result->prefillSeconds > 0 ? n / result->prefillSeconds : 0;
+    out.decodeTokensPerSecond =
+        result->decodeSeconds > 0 ? std::max(0, generated - 1) / result->decodeSeconds : 0;
+    out.stats.prefillTokensPerSecond = out.prefillTokensPerSecond;
+    out.stats.decodeTokensPerSecond = out.decodeTokensPerSecond;
+    return out;
+}
+
+void EngineWorker::generate(quint64 job, std::stop_token stop, const std::vector<GenerationLane>& lanes) {
+    for (size_t i = 0; i < lanes.size(); ++i) {
+        LaneOutcome outcome;
+        QString error;
+        Loaded* target = stop.stop_requested() ? nullptr : laneTarget(job, stop, lanes[i], &error);
+        if (stop.stop_requested()) {
+            outcome.stopReason = engine::StopReason::Cancelled;
+        } else if (!target) {
+            outcome.ok = false;
+            outcome.error = error;
+        } else {
+            outcome = runLane(job, int(i), stop, *target, lanes[i].request);
+        }
+        emit laneFinished(job, int(i), outcome);
+    }
+    emit jobFinished(job);
+}
+
+}  // namespace glassbox::ui

@@ -1,0 +1,70 @@
+// EngineWorker: owns the model and its sessions and runs every engine call
+// (load, prefill, generation) on its own thread. It is a QObject moved to a
+// QThread and reached only through queued calls; everything it reports goes
+// back by queued signals tagged with the job id it was started with, so the
+// UI can drop results of jobs it no longer wants. Cancellation comes in as a
+// std::stop_token checked by the engine during load, between prefill
+// micro-batches and after every generated token.
+//
+// Tokens are coalesced: a batch is emitted at most every 17 ms (≤ 60
+// updates per second) however fast the model runs.
+#pragma once
+
+#include <QObject>
+#include <chrono>
+#include <memory>
+#include <stop_token>
+
+#include "engine/backend.h"
+#include "engine/session.h"
+#include "ui/engine_messages.h"
+
+namespace glassbox::ui {
+
+class EngineWorker : public QObject {
+    Q_OBJECT
+public:
+    // Minimum interval between two token batches.
+    static constexpr std::chrono::milliseconds kBatchInterval{17};
+
+    explicit EngineWorker(QObject* parent = nullptr);
+    ~EngineWorker() override;
+
+    // Worker-thread entry points, called through queued invokeMethod.
+    void loadModel(quint64 job, std::stop_token stop, const QString& path,
+                   const engine::BackendOptions& options);
+    void generate(quint64 job, std::stop_token stop, const std::vector<GenerationLane>& lanes);
+
+signals:
+    void loadProgress(quint64 job, float fraction, const QString& stage);
+    void modelLoaded(quint64 job, const glassbox::ui::ModelInfo& info);
+    void loadFailed(quint64 job, const QString& message, bool cancelled);
+    void tokensStreamed(quint64 job, int lane, const glassbox::ui::TokenBatch& tokens,
+                        const glassbox::ui::StreamStats& stats);
+    void laneFinished(quint64 job, int lane, const glassbox::ui::LaneOutcome& outcome);
+    void jobFinished(quint64 job);
+
+private:
+    struct Loaded {
+        std::shared_ptr<const engine::Model> model;
+        std::unique_ptr<engine::Session> session;
+        ModelInfo info;
+    };
+
+    // At most this many models (with their sessions) stay open: the current
+    // one, a comparison model and the one being replaced.
+    static constexpr size_t kMaxLoaded = 3;
+
+    // Loads path into `out`; on failure returns the message (out untouched).
+    QString loadInto(Loaded& out, quint64 job, std::stop_token stop, const QString& path,
+                     const engine::BackendOptions& options, bool reportProgress, bool* cancelled);
+    void keep(Loaded loaded);
+    Loaded* laneTarget(quint64 job, std::stop_token stop, const GenerationLane& lane, QString* error);
+    LaneOutcome runLane(quint64 job, int lane, std::stop_token stop, Loaded& target,
+                        const engine::GenerationRequest& request);
+
+    std::vector<Loaded> m_loaded;  // most recently used first
+    engine::BackendOptions m_options;
+};
+
+}  // namespace glassbox::ui

@@ -1,0 +1,60 @@
+// ErrorText: user-facing wording of engine and project errors.
+#include "ui/error_text.h"
+
+#include <QFileInfo>
+
+namespace glassbox::ui {
+
+using engine::ErrorCode;
+
+QString ErrorText::detail(const engine::Error& error) { return QString::fromStdString(error.toString()); }
+
+QString ErrorText::forModelLoad(const QString& path, const engine::Error& error) {
+    const QString name = QFileInfo(path).fileName();
+    QString head;
+    switch (error.code) {
+        case ErrorCode::Cancelled: return QStringLiteral("Loading “%1” was cancelled.").arg(name);
+        case ErrorCode::Io: head = QStringLiteral("“%1” could not be read."); break;
+        case ErrorCode::Truncated: head = QStringLiteral("“%1” is incomplete: the file ends early (truncated download?)."); break;
+        case ErrorCode::Overflow:
+        case ErrorCode::Malformed:
+            head = QStringLiteral("“%1” is not a model Glassbox can read (not GGUF or safetensors, or damaged).");
+            break;
+        case ErrorCode::Unsupported: head = QStringLiteral("“%1” uses something Glassbox does not support yet."); break;
+        case ErrorCode::NotFound: head = QStringLiteral("“%1” is missing part of the model."); break;
+        case ErrorCode::OutOfMemory: head = QStringLiteral("There is not enough memory to load “%1”."); break;
+        default: head = QStringLiteral("“%1” could not be loaded."); break;
+    }
+    return head.arg(name) + QLatin1Char('\n') + detail(error);
+}
+
+QString ErrorText::forGeneration(const engine::Error& error) {
+    switch (error.code) {
+        case ErrorCode::InvalidArgument:
+            return QStringLiteral("The generation settings are not valid: %1").arg(detail(error));
+        case ErrorCode::ContextFull:
+            return QStringLiteral("The prompt does not fit in the model's context. %1").arg(detail(error));
+        case ErrorCode::OutOfMemory:
+            return QStringLiteral("Out of memory while generating. %1").arg(detail(error));
+        default: return QStringLiteral("Generation failed: %1").arg(detail(error));
+    }
+}
+
+QString ErrorText::forProject(const QString& action, const QString& path, const engine::Error& error) {
+    const QString name = QFileInfo(path).fileName();
+    QString head;
+    const QString msg = QString::fromStdString(error.message).toLower();
+    if (msg.contains(QLatin1String("full")) || msg.contains(QLatin1String("no space")))
+        head = QStringLiteral("Could not %1 “%2”: the disk is full. Nothing saved before was lost.");
+    else if (msg.contains(QLatin1String("read-only")) || msg.contains(QLatin1String("readonly")) ||
+             msg.contains(QLatin1String("permission")))
+        head = QStringLiteral("Could not %1 “%2”: the location is read-only.");
+    else if (error.code == ErrorCode::Malformed || error.code == ErrorCode::Truncated ||
+             error.code == ErrorCode::Unsupported)
+        head = QStringLiteral("Could not %1 “%2”: it is not a Glassbox project, or it is damaged.");
+    else
+        head = QStringLiteral("Could not %1 “%2”.");
+    return head.arg(action, name) + QLatin1Char('\n') + detail(error);
+}
+
+}  // namespace glassbox::ui
