@@ -13,7 +13,7 @@ BUILD="${GLASSBOX_BUILD_DIR:-$ROOT/build}"
 JOBS="${GLASSBOX_JOBS:-$(nproc)}"
 
 case "${1:-}" in
-  -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 esac
 
 say() { printf '[build] %s\n' "$*"; }

@@ -24,7 +24,7 @@ want_variants=0
 for arg in "$@"; do
   case "$arg" in
     --variants) want_variants=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "fetch-models: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

@@ -17,7 +17,7 @@ MODEL="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 PROMPT="In three short sentences, explain what a language model does when it writes the next word."
 
 case "${1:-}" in
-  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 esac
 
 cd "$ROOT"

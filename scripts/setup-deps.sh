@@ -35,7 +35,7 @@ for arg in "$@"; do
     --peers) want_peers=1 ;;
     --no-apt) want_apt=0 ;;
     --no-venv) want_venv=0 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "setup-deps: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

@@ -18,7 +18,8 @@
 # Usage: scripts/test.sh [--no-fuzz]
 #   --no-fuzz   stop after the ctest phase (no sanitizer build, no fuzzing)
 # Environment: GLASSBOX_BUILD_DIR, GLASSBOX_FUZZ_BUILD_DIR (build folders),
-#              GLASSBOX_FUZZ_SECONDS, GLASSBOX_JOBS, GLASSBOX_SKIP_APT=1
+#              GLASSBOX_FUZZ_SECONDS, GLASSBOX_JOBS (build), GLASSBOX_CTEST_JOBS (2),
+#              GLASSBOX_SKIP_APT=1
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,7 +35,7 @@ with_fuzz=1
 for arg in "$@"; do
   case "$arg" in
     --no-fuzz) with_fuzz=0 ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "test: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -89,8 +90,8 @@ summary() {
   if [[ -d "$CRASHES" ]] && [[ -n "$(find "$CRASHES" -type f 2>/dev/null | head -1)" ]]; then
     echo "fuzz crash inputs: $CRASHES (replay one with: build-fuzz/<fuzzer> <file>)"
   fi
-  echo "summary: $TESTS_PASSED passed, $TESTS_FAILED failed"
   [[ $failed -eq 0 ]] && echo "[test] all phases passed" || echo "[test] FAILED"
+  echo "summary: $TESTS_PASSED passed, $TESTS_FAILED failed"
 }
 finish() { summary; exit $(( failed != 0 )); }
 

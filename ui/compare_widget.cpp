@@ -77,6 +77,10 @@ CompareWidget::CompareWidget(QWidget* parent) : QWidget(parent) {
     layout->setContentsMargins(6, 6, 6, 6);
     layout->addWidget(split);
 
+    connect(m_table, &QTableView::clicked, this, [this](const QModelIndex& index) {
+        if (index.isValid() && index.row() < m_model->laneLength(index.column()))
+            emit tokenSelected(index.column(), index.row());
+    });
     connect(m_run, &QPushButton::clicked, this, &CompareWidget::compareRequested);
     connect(m_stop, &QPushButton::clicked, this, &CompareWidget::stopRequested);
     connect(m_add, &QPushButton::clicked, this, &CompareWidget::addLane);
@@ -178,8 +182,8 @@ QString CompareWidget::laneTitle(int lane) const {
     return QStringLiteral("%1: %2").arg(QChar('A' + lane)).arg(settingsSummary(lane));
 }
 
-std::vector<GenerationLane> CompareWidget::buildLanes(const std::vector<int32_t>& prompt,
-                                                      const std::vector<std::string>& extraStops,
+std::vector<GenerationLane> CompareWidget::buildLanes(const std::vector<int32_t>& prompt, const std::string& text,
+                                                      bool chat, const std::vector<std::string>& extraStops,
                                                       std::shared_ptr<const engine::Model> model) const {
     std::vector<GenerationLane> lanes;
     for (int i = 0; i < laneCount(); ++i) {
@@ -192,14 +196,19 @@ std::vector<GenerationLane> CompareWidget::buildLanes(const std::vector<int32_t>
                 lane.request.sampling.stopStrings.push_back(stop);
         }
         lane.modelPath = laneModelPath(i);
-        if (lane.modelPath.isEmpty()) lane.model = model;
+        if (lane.modelPath.isEmpty()) {
+            lane.model = model;
+        } else {
+            lane.promptText = text;
+            lane.promptHasSpecialTokens = chat;
+        }
         lanes.push_back(std::move(lane));
     }
     return lanes;
 }
 
-void CompareWidget::begin(const engine::Tokenizer* tokenizer) {
-    m_tokenizer = tokenizer;
+void CompareWidget::begin(std::shared_ptr<const engine::Model> model) {
+    m_tokensModel = std::move(model);
     QStringList titles;
     for (int i = 0; i < laneCount(); ++i) titles << laneTitle(i);
     m_model->reset(titles);
@@ -208,7 +217,7 @@ void CompareWidget::begin(const engine::Tokenizer* tokenizer) {
 
 void CompareWidget::appendTokens(int lane, const TokenBatch& tokens) {
     const bool sameModel = lane < laneCount() && laneModelPath(lane).isEmpty();
-    m_model->append(lane, TokenCells::forGenerated(sameModel ? m_tokenizer : nullptr, tokens));
+    m_model->append(lane, TokenCells::forGenerated(sameModel ? TokenCells::tokenizerOf(m_tokensModel) : nullptr, tokens));
     updateDivergence();
 }
 

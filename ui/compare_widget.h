@@ -39,11 +39,12 @@ public:
     void setMaxTokens(int tokens);
 
     // The lanes of a comparison for a prompt; extraStops are added to each.
-    std::vector<GenerationLane> buildLanes(const std::vector<int32_t>& prompt,
-                                           const std::vector<std::string>& extraStops,
+    // `text` is the prompt before tokenization, for lanes on another model.
+    std::vector<GenerationLane> buildLanes(const std::vector<int32_t>& prompt, const std::string& text,
+                                           bool chat, const std::vector<std::string>& extraStops,
                                            std::shared_ptr<const engine::Model> model) const;
     // Start showing a new comparison.
-    void begin(const engine::Tokenizer* tokenizer);
+    void begin(std::shared_ptr<const engine::Model> model);
     void appendTokens(int lane, const TokenBatch& tokens);
     void finishLane(int lane, const LaneOutcome& outcome);
     void setRunning(bool running);
@@ -58,6 +59,8 @@ public:
 signals:
     void compareRequested();
     void stopRequested();
+    // A token cell was clicked (to inspect it).
+    void tokenSelected(int lane, int step);
 
 private:
     struct Lane {
@@ -81,7 +84,7 @@ private:
     QLabel* m_divergence = nullptr;
     QTableView* m_table = nullptr;
     CompareModel* m_model = nullptr;
-    const engine::Tokenizer* m_tokenizer = nullptr;
+    std::shared_ptr<const engine::Model> m_tokensModel;  // names the loaded model's tokens
 };
 
 }  // namespace glassbox::ui

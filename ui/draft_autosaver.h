@@ -27,6 +27,8 @@ public:
     bool isPending() const { return m_timer.isActive(); }
     // Suspend while state is being restored (restoring is not an edit).
     void setSuspended(bool suspended) { m_suspended = suspended; }
+    // The next save writes even an unchanged state (a different project is open).
+    void forgetSaved() { m_lastSaved.clear(); }
 
 private:
     void save();

@@ -37,6 +37,10 @@ struct GenerationLane {
     engine::GenerationRequest request;
     std::shared_ptr<const engine::Model> model;  // the model to run (as loaded by the client)
     QString modelPath;  // when model is null: a model file to open for this lane (comparisons)
+    // With modelPath: the prompt as text, tokenized by that model's own
+    // tokenizer (request.prompt holds the loaded model's ids).
+    std::string promptText;
+    bool promptHasSpecialTokens = false;  // a chat prompt (template markers are tokens)
 };
 
 // Throughput and context use, updated while a lane runs.
@@ -59,6 +63,7 @@ struct LaneOutcome {
     double decodeTokensPerSecond = 0;
     int reusedPromptTokens = 0;
     QString text;                  // the visible completion
+    std::vector<int32_t> promptTokens;  // the prompt as run (differs for another model)
     StreamStats stats;
     QString hardware;              // "CPU, 2 threads"
 };

@@ -36,8 +36,9 @@ QString EngineWorker::loadInto(Loaded& out, quint64 job, std::stop_token stop, c
     *cancelled = false;
     const auto t0 = Clock::now();
     const QFileInfo file(path);
-    if (!file.exists()) return QStringLiteral("“%1” does not exist.").arg(path);
-    if (!file.isReadable()) return QStringLiteral("“%1” cannot be read (permission denied).").arg(path);
+    if (!file.exists()) return QStringLiteral("“%1” does not exist.\n%2").arg(file.fileName(), path);
+    if (!file.isReadable())
+        return QStringLiteral("“%1” cannot be read (permission denied).\n%2").arg(file.fileName(), path);
     engine::LoadProgress progress;
     if (reportProgress) {
         progress = [this, job](float fraction, const std::string& stage) {
@@ -194,6 +195,7 @@ LaneOutcome EngineWorker::runLane(quint64 job, int lane, std::stop_token stop, L
     out.decodeSeconds = result->decodeSeconds;
     out.reusedPromptTokens = result->reusedPromptTokens;
     out.text = QString::fromStdString(result->text);
+    out.promptTokens = result->promptTokens;
     // The result counts only what it kept; compute rates from what streamed.
     const int n = int(result->promptTokens.size()) - result->reusedPromptTokens;
     out.prefillTokensPerSecond = result->prefillSeconds > 0 ? n / result->prefillSeconds : 0;
@@ -202,6 +204,18 @@ LaneOutcome EngineWorker::runLane(quint64 job, int lane, std::stop_token stop, L
     out.stats.prefillTokensPerSecond = out.prefillTokensPerSecond;
     out.stats.decodeTokensPerSecond = out.decodeTokensPerSecond;
     return out;
+}
+
+engine::GenerationRequest EngineWorker::requestFor(const GenerationLane& lane, const Loaded& target) {
+    engine::GenerationRequest request = lane.request;
+    if (lane.model || lane.promptText.empty()) return request;
+    // Another model: its own tokenizer must split the prompt.
+    const engine::Tokenizer& tok = target.model->tokenizer();
+    const bool chat = lane.promptHasSpecialTokens;
+    request.prompt = tok.encode(lane.promptText, !chat, chat);
+    if (chat && tok.addBos() && (request.prompt.empty() || request.prompt.front() != tok.bos()))
+        request.prompt.insert(request.prompt.begin(), tok.bos());
+    return request;
 }
 
 void EngineWorker::generate(quint64 job, std::stop_token stop, const std::vector<GenerationLane>& lanes) {
@@ -215,7 +229,7 @@ void EngineWorker::generate(quint64 job, std::stop_token stop, const std::vector
             outcome.ok = false;
             outcome.error = error;
         } else {
-            outcome = runLane(job, int(i), stop, *target, lanes[i].request);
+            outcome = runLane(job, int(i), stop, *target, requestFor(lanes[i], *target));
         }
         emit laneFinished(job, int(i), outcome);
     }

@@ -60,6 +60,7 @@ private:
                      const engine::BackendOptions& options, bool reportProgress, bool* cancelled);
     void keep(Loaded loaded);
     Loaded* laneTarget(quint64 job, std::stop_token stop, const GenerationLane& lane, QString* error);
+    static engine::GenerationRequest requestFor(const GenerationLane& lane, const Loaded& target);
     LaneOutcome runLane(quint64 job, int lane, std::stop_token stop, Loaded& target,
                         const engine::GenerationRequest& request);
 

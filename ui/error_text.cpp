@@ -42,16 +42,24 @@ QString ErrorText::forGeneration(const engine::Error& error) {
 
 QString ErrorText::forProject(const QString& action, const QString& path, const engine::Error& error) {
     const QString name = QFileInfo(path).fileName();
-    QString head;
+    const QString field = QString::fromStdString(error.field);
     const QString msg = QString::fromStdString(error.message).toLower();
-    if (msg.contains(QLatin1String("full")) || msg.contains(QLatin1String("no space")))
-        head = QStringLiteral("Could not %1 “%2”: the disk is full. Nothing saved before was lost.");
-    else if (msg.contains(QLatin1String("read-only")) || msg.contains(QLatin1String("readonly")) ||
-             msg.contains(QLatin1String("permission")))
-        head = QStringLiteral("Could not %1 “%2”: the location is read-only.");
+    QString head;
+    if (field == QLatin1String("SQLITE_FULL") || msg.contains(QLatin1String("no space")) ||
+        msg.contains(QLatin1String("disk is full")))
+        head = QStringLiteral("Could not %1 “%2”: the disk is full. Everything saved before is intact.");
+    else if (field == QLatin1String("SQLITE_READONLY") || field == QLatin1String("SQLITE_CANTOPEN") ||
+             field == QLatin1String("SQLITE_PERM") || msg.contains(QLatin1String("read-only")))
+        head = QStringLiteral("Could not %1 “%2”: the location is read-only or not writable.");
+    else if (field == QLatin1String("application_id"))
+        head = QStringLiteral("Could not %1 “%2”: it belongs to another program, not Glassbox.");
+    else if (field == QLatin1String("user_version") && error.code == ErrorCode::Unsupported)
+        head = QStringLiteral("Could not %1 “%2”: it was made by a newer Glassbox.");
     else if (error.code == ErrorCode::Malformed || error.code == ErrorCode::Truncated ||
              error.code == ErrorCode::Unsupported)
         head = QStringLiteral("Could not %1 “%2”: it is not a Glassbox project, or it is damaged.");
+    else if (error.code == ErrorCode::NotFound)
+        head = QStringLiteral("Could not %1 “%2”: it (or its folder) does not exist.");
     else
         head = QStringLiteral("Could not %1 “%2”.");
     return head.arg(action, name) + QLatin1Char('\n') + detail(error);

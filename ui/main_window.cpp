@@ -48,6 +48,7 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
     buildActions();
     buildMenus();
     connectEngine();
+    connectRuns();
     connectProject();
     m_defaultState = saveState();
     if (options.restoreLayout) restoreLayout();
@@ -113,7 +114,7 @@ void MainWindow::buildDocks() {
     QDockWidget* tokens =
         addDock(tr("Prompt Tokens"), QStringLiteral("promptTokensDock"), m_promptTokens, Qt::BottomDockWidgetArea);
     splitDockWidget(sampler, history, Qt::Vertical);
-    resizeDocks({sampler, inspector}, {300, 470}, Qt::Horizontal);
+    resizeDocks({sampler, inspector}, {340, 470}, Qt::Horizontal);
     resizeDocks({sampler, history}, {470, 330}, Qt::Vertical);
     resizeDocks({tokens}, {130}, Qt::Vertical);
 }
@@ -171,7 +172,6 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     m_closing = true;
     m_autosaver->flush();
     saveLayout();
-    if (m_project->isOpen()) m_project->setSetting(QStringLiteral("layout"), QString::fromLatin1(saveState().toBase64()));
     m_engine->cancelLoad();
     m_engine->cancelGeneration();
     event->accept();

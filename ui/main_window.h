@@ -85,6 +85,8 @@ public:
     bool isBusy() const;
     // Runs saved to the project in this window's life, by project id.
     int savedRunCount() const { return m_savedRuns; }
+    // The runs of the latest comparison, one per lane.
+    const std::vector<PlaygroundRun>& compareRuns() const { return m_compareLanes; }
 
     void showMessage(MessageBanner::Level level, const QString& text, const QString& actionText = {},
                      std::function<void()> action = {});
@@ -124,6 +126,7 @@ private:
     void updatePromptTokens();
 
     // main_window_run.cpp
+    void connectRuns();
     void onTokens(quint64 job, int lane, const TokenBatch& tokens, const StreamStats& stats);
     void onLaneFinished(quint64 job, int lane, const LaneOutcome& outcome);
     void onGenerationFinished(quint64 job);
@@ -135,6 +138,7 @@ private:
     // main_window_compare.cpp
     void onCompareTokens(int lane, const TokenBatch& tokens);
     void onCompareLaneFinished(int lane, const LaneOutcome& outcome);
+    void onCompareTokenSelected(int lane, int step);
 
     // main_window_project.cpp
     void connectProject();
@@ -179,6 +183,7 @@ private:
     std::vector<PlaygroundRun> m_waitingForParent;
     int m_savedRuns = 0;
     QTimer m_promptTokensTimer;
+    bool m_inspectingPlayground = true;  // the inspector shows a Playground token (branchable)
     bool m_closing = false;
 };
 

@@ -112,6 +112,7 @@ void MainWindow::buildActions() {
     connect(m_playground, &PlaygroundWidget::stopRequested, this, &MainWindow::stopGeneration);
     connect(m_compare, &CompareWidget::compareRequested, this, &MainWindow::runCompare);
     connect(m_compare, &CompareWidget::stopRequested, this, &MainWindow::stopGeneration);
+    connect(m_compare, &CompareWidget::tokenSelected, this, &MainWindow::onCompareTokenSelected);
 }
 
 void MainWindow::buildMenus() {
@@ -165,7 +166,7 @@ void MainWindow::updateActions() {
     m_compare->compareButton()->setEnabled(haveModel && !loading);
     m_playground->setRunning(generating && m_playJob != 0);
     m_compare->setRunning(generating && m_compareJob != 0);
-    m_inspector->setBranchEnabled(haveModel && !loading);
+    m_inspector->setBranchEnabled(haveModel && !loading && m_inspectingPlayground);
 }
 
 void MainWindow::chooseModelFile() {

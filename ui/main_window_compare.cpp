@@ -8,6 +8,7 @@
 #include "ui/engine_client.h"
 #include "ui/main_window.h"
 #include "ui/playground_widget.h"
+#include "ui/token_inspector.h"
 
 namespace glassbox::ui {
 
@@ -23,7 +24,9 @@ void MainWindow::runCompare() {
                     tr("Compare runs the Playground's prompt: %1").arg(QString::fromStdString(prepared.error().message)));
         return;
     }
-    std::vector<GenerationLane> lanes = m_compare->buildLanes(prepared->tokens, prepared->extraStops, model->model);
+    std::vector<GenerationLane> lanes =
+        m_compare->buildLanes(prepared->tokens, prepared->text, m_playground->mode() == projects::PromptMode::Chat,
+                              prepared->extraStops, model->model);
     for (size_t i = 0; i < lanes.size(); ++i) {
         if (auto valid = lanes[i].request.sampling.validate(); !valid) {
             showMessage(MessageBanner::Level::Warning, tr("Lane %1: %2")
@@ -53,7 +56,7 @@ void MainWindow::runCompare() {
         lane.running = true;
         m_compareLanes.push_back(std::move(lane));
     }
-    m_compare->begin(&model->model->tokenizer());
+    m_compare->begin(model->model);
     m_compareJob = m_engine->generate(std::move(lanes));
     m_tabs->setCurrentWidget(m_compare);
     m_banner->dismiss();
@@ -69,6 +72,17 @@ void MainWindow::onCompareTokens(int lane, const TokenBatch& tokens) {
         stored.push_back(t);
         stored.back().index = int(stored.size()) - 1;
     }
+}
+
+void MainWindow::onCompareTokenSelected(int lane, int step) {
+    if (lane < 0 || lane >= int(m_compareLanes.size())) return;
+    const auto& tokens = m_compareLanes[size_t(lane)].record.tokens;
+    if (step < 0 || step >= int(tokens.size())) return;
+    const ModelInfo* model = m_engine->model();
+    const bool sameModel = model && m_compareLanes[size_t(lane)].modelPath == model->path;
+    m_inspector->showToken(tokens[size_t(step)], step, sameModel ? model->model : nullptr);
+    m_inspectingPlayground = false;  // branches grow in the Playground
+    m_inspector->setBranchEnabled(false);
 }
 
 void MainWindow::onCompareLaneFinished(int lane, const LaneOutcome& outcome) {
@@ -90,6 +104,7 @@ void MainWindow::onCompareLaneFinished(int lane, const LaneOutcome& outcome) {
     r.reusedPromptTokens = outcome.reusedPromptTokens;
     r.hardware = outcome.hardware.toStdString();
     r.outputText = outcome.text.toStdString();
+    if (!outcome.promptTokens.empty()) r.promptTokens = outcome.promptTokens;
     r.createdAt = QDateTime::currentMSecsSinceEpoch();
     saveRun(run);
 }

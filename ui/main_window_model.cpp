@@ -36,6 +36,9 @@ void MainWindow::connectEngine() {
 
 void MainWindow::openModel(const QString& path) {
     if (path.isEmpty()) return;
+    // The worker runs one job at a time: finish the generation (within a
+    // token) so the load starts at once.
+    stopGeneration();
     m_engine->loadModel(path);
 }
 

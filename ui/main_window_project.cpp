@@ -30,7 +30,15 @@ void MainWindow::connectProject() {
     connect(m_project, &ProjectController::opened, this,
             [this](const QString& path, bool unclean, const std::vector<projects::Draft>& drafts) {
                 onProjectOpened(path, unclean);
-                if (unclean) offerDraftRestore(drafts);
+                if (unclean) {
+                    offerDraftRestore(drafts);
+                    return;
+                }
+                // A clean open continues where the project was left.
+                for (const auto& d : drafts)
+                    if (d.key == kDraftKey.toStdString()) applyDraftState(QString::fromStdString(d.text));
+                m_autosaver->forgetSaved();
+                m_autosaver->touch();
             });
     connect(m_project, &ProjectController::openFailed, this, [this](const QString& message) {
         const QString keep = m_project->isOpen()
@@ -57,10 +65,6 @@ void MainWindow::connectProject() {
     connect(m_history, &HistoryPanel::reopenRequested, this, &MainWindow::reopenRun);
     connect(m_sampler, &SamplerPanel::settingsChanged, this, &MainWindow::scheduleDraft);
     connect(m_playground, &PlaygroundWidget::colorModeChanged, this, &MainWindow::scheduleDraft);
-    connect(m_playground->runStack(), &RunStack::tokenSelected, this, &MainWindow::onTokenSelected);
-    connect(m_inspector, &TokenInspector::branchRequested, this, [this](int step, int32_t alt) {
-        branchAt(m_playground->runStack()->selectedRun(), step, alt);
-    });
 }
 
 void MainWindow::newProject(const QString& path) {
@@ -136,7 +140,6 @@ void MainWindow::onRunLoaded(const PlaygroundRun& loaded) {
     if (m_engine->isGenerating()) m_engine->cancelGeneration();
     const ModelInfo* model = m_engine->model();
     const bool sameModel = model && QFileInfo(model->path) == QFileInfo(loaded.modelPath);
-    const engine::Tokenizer* tokenizer = model ? &model->model->tokenizer() : nullptr;
     m_autosaver->setSuspended(true);
     m_playground->setMode(loaded.mode);
     m_playground->setSystemPrompt(loaded.systemPrompt);
@@ -149,7 +152,7 @@ void MainWindow::onRunLoaded(const PlaygroundRun& loaded) {
     RunStack* stack = m_playground->runStack();
     stack->clear();
     m_inspector->clear();
-    stack->addRun(std::move(run), tokenizer);
+    stack->addRun(std::move(run), model ? model->model : nullptr);
     m_tabs->setCurrentWidget(m_playground);
     if (!sameModel && !loaded.modelPath.isEmpty())
         showMessage(MessageBanner::Level::Info,

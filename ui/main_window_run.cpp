@@ -27,6 +27,13 @@ void addStops(engine::SamplerSettings& s, const std::vector<std::string>& extra)
 
 }  // namespace
 
+void MainWindow::connectRuns() {
+    connect(m_playground->runStack(), &RunStack::tokenSelected, this, &MainWindow::onTokenSelected);
+    connect(m_inspector, &TokenInspector::branchRequested, this, [this](int step, int32_t alt) {
+        if (m_inspectingPlayground) branchAt(m_playground->runStack()->selectedRun(), step, alt);
+    });
+}
+
 engine::SamplerSettings MainWindow::settingsForRun(const std::vector<std::string>& extraStops) {
     engine::SamplerSettings s = m_sampler->settings();
     addStops(s, extraStops);
@@ -93,7 +100,7 @@ void MainWindow::runPrompt() {
     RunStack* stack = m_playground->runStack();
     stack->clear();
     m_inspector->clear();
-    m_playCards = {stack->addRun(std::move(run), &model->model->tokenizer())};
+    m_playCards = {stack->addRun(std::move(run), model->model)};
     m_playJob = m_engine->generate({std::move(lane)});
     m_tabs->setCurrentWidget(m_playground);
     m_banner->dismiss();
@@ -106,6 +113,7 @@ void MainWindow::stopGeneration() {
 
 void MainWindow::branchFromSelection() {
     RunStack* stack = m_playground->runStack();
+    if (!m_inspectingPlayground) return;
     const int32_t alt = m_inspector->selectedAlternative();
     if (stack->selectedRun() < 0 || m_inspector->step() < 0 || alt < 0) {
         showMessage(MessageBanner::Level::Info,
@@ -167,7 +175,7 @@ void MainWindow::branchAt(int runIndex, int step, int32_t alternative) {
     lane.model = model->model;
 
     supersedeRunning();
-    const int card = stack->addRun(std::move(branch), &model->model->tokenizer());
+    const int card = stack->addRun(std::move(branch), model->model);
     m_playCards = {card};
     m_playJob = m_engine->generate({std::move(lane)});
     stack->view(card)->setSelectedIndex(step);
@@ -176,10 +184,8 @@ void MainWindow::branchAt(int runIndex, int step, int32_t alternative) {
 }
 
 void MainWindow::onTokens(quint64 job, int lane, const TokenBatch& tokens, const StreamStats& stats) {
-    const ModelInfo* model = m_engine->model();
-    const engine::Tokenizer* tokenizer = model ? &model->model->tokenizer() : nullptr;
     if (job == m_playJob && lane < int(m_playCards.size())) {
-        m_playground->runStack()->appendTokens(m_playCards[size_t(lane)], tokens, tokenizer);
+        m_playground->runStack()->appendTokens(m_playCards[size_t(lane)], tokens);
     } else if (job == m_compareJob) {
         onCompareTokens(lane, tokens);
     }
@@ -248,8 +254,8 @@ void MainWindow::onTokenSelected(int runIndex, int tokenIndex) {
         return;
     }
     const ModelInfo* model = m_engine->model();
-    m_inspector->showToken(run.record.tokens[size_t(tokenIndex)], tokenIndex,
-                           model ? &model->model->tokenizer() : nullptr);
+    m_inspectingPlayground = true;
+    m_inspector->showToken(run.record.tokens[size_t(tokenIndex)], tokenIndex, stack->modelOf(runIndex));
     m_inspector->setBranchEnabled(model && !m_engine->isLoading() && !run.running);
 }
 

@@ -12,6 +12,7 @@
 
 #include "engine/tokenizer.h"
 #include "ui/run_stack.h"
+#include "viz/color_legend.h"
 
 namespace glassbox::ui {
 
@@ -30,14 +31,12 @@ PlaygroundWidget::PlaygroundWidget(QWidget* parent) : QWidget(parent) {
     m_colorMode->addItems({tr("Probability"), tr("Entropy")});
     m_colorMode->setToolTip(tr("Colour generated tokens by the model's probability of the chosen token, or "
                                "by the entropy (uncertainty) of the distribution at that step."));
-    m_legend = new QLabel(viz::ProbabilityPalette::legend(viz::ColorMode::Probability));
+    m_legend = new viz::ColorLegend;
     m_legend->setObjectName(QStringLiteral("colorLegend"));
-    QFont small = m_legend->font();
-    small.setPointSizeF(small.pointSizeF() * 0.9);
-    m_legend->setFont(small);
     outBar->addWidget(outTitle);
+    outBar->addStretch(1);
+    outBar->addWidget(m_legend);
     outBar->addSpacing(12);
-    outBar->addWidget(m_legend, 1);
     outBar->addWidget(new QLabel(tr("Colour by")));
     outBar->addWidget(m_colorMode);
     outLayout->addLayout(outBar);
@@ -45,7 +44,7 @@ PlaygroundWidget::PlaygroundWidget(QWidget* parent) : QWidget(parent) {
     connect(m_colorMode, &QComboBox::currentIndexChanged, this, [this](int i) {
         const auto mode = i == 1 ? viz::ColorMode::Entropy : viz::ColorMode::Probability;
         m_runs->setColorMode(mode);
-        m_legend->setText(viz::ProbabilityPalette::legend(mode));
+        m_legend->setMode(mode);
         emit colorModeChanged(mode);
     });
 

@@ -24,6 +24,10 @@ class QPushButton;
 class QStackedWidget;
 class QTextBrowser;
 
+namespace glassbox::viz {
+class ColorLegend;
+}
+
 namespace glassbox::ui {
 
 class RunStack;
@@ -96,7 +100,7 @@ private:
     QPushButton* m_run = nullptr;
     QPushButton* m_stop = nullptr;
     QComboBox* m_colorMode = nullptr;
-    QLabel* m_legend = nullptr;
+    viz::ColorLegend* m_legend = nullptr;
     RunStack* m_runs = nullptr;
     std::vector<engine::ChatMessage> m_conversation;
 };

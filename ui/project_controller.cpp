@@ -14,6 +14,15 @@ namespace glassbox::ui {
 
 using projects::ProjectStore;
 
+namespace {
+
+bool isWriteProtected(const engine::Error& e) {
+    return e.code == engine::ErrorCode::Io &&
+           (e.field == "SQLITE_READONLY" || e.field == "SQLITE_CANTOPEN" || e.field == "SQLITE_PERM");
+}
+
+}  // namespace
+
 void ProjectController::Relay::post(std::function<void(ProjectController*)> fn) {
     std::lock_guard lock(mutex);
     if (!target) return;
@@ -49,6 +58,10 @@ void ProjectController::startOpen(const QString& path, bool create) {
     m_io.start([relay, path, create, generation] {
         const std::string p = path.toStdString();
         auto result = create ? ProjectStore::create(p) : ProjectStore::open(p);
+        if (!result && !create && isWriteProtected(result.error())) {
+            // A project on read-only media can still be looked at.
+            result = ProjectStore::open(p, ProjectStore::OpenMode::ReadOnly);
+        }
         if (!result) {
             const QString message = ErrorText::forProject(create ? QStringLiteral("create") : QStringLiteral("open"),
                                                           path, result.error());

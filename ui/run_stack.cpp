@@ -13,8 +13,10 @@ RunStack::RunStack(QWidget* parent) : QSplitter(Qt::Vertical, parent) {
     setHandleWidth(6);
 }
 
-int RunStack::addRun(PlaygroundRun run, const engine::Tokenizer* tokenizer) {
+int RunStack::addRun(PlaygroundRun run, std::shared_ptr<const engine::Model> model) {
     Card card;
+    card.model = std::move(model);
+    const engine::Tokenizer* tokenizer = TokenCells::tokenizerOf(card.model);
     card.frame = new QWidget;
     card.frame->setObjectName(QStringLiteral("runCard"));
     auto* layout = new QVBoxLayout(card.frame);
@@ -39,9 +41,11 @@ int RunStack::addRun(PlaygroundRun run, const engine::Tokenizer* tokenizer) {
     card.run = std::move(run);
     viz::TokenView* view = card.view;
     const int cardIndex = count();
-    view->setDetailProvider([this, cardIndex, tokenizer](int i) {
-        const auto& tokens = m_cards[size_t(cardIndex)].run.record.tokens;
-        return i >= 0 && i < int(tokens.size()) ? TokenCells::detail(tokenizer, tokens[size_t(i)]) : QString();
+    view->setDetailProvider([this, cardIndex](int i) {
+        const Card& c = m_cards[size_t(cardIndex)];
+        const auto& tokens = c.run.record.tokens;
+        return i >= 0 && i < int(tokens.size()) ? TokenCells::detail(TokenCells::tokenizerOf(c.model), tokens[size_t(i)])
+                                                : QString();
     });
     connect(view, &viz::TokenView::tokenSelected, this, [this, view](int i) { onViewSelected(view, i); });
     addWidget(card.frame);
@@ -51,7 +55,7 @@ int RunStack::addRun(PlaygroundRun run, const engine::Tokenizer* tokenizer) {
     return index;
 }
 
-void RunStack::appendTokens(int index, const TokenBatch& tokens, const engine::Tokenizer* tokenizer) {
+void RunStack::appendTokens(int index, const TokenBatch& tokens) {
     if (index < 0 || index >= count()) return;
     Card& card = m_cards[size_t(index)];
     for (const auto& t : tokens) {
@@ -59,7 +63,7 @@ void RunStack::appendTokens(int index, const TokenBatch& tokens, const engine::T
         card.run.record.tokens.push_back(t);
         card.run.record.tokens.back().index = int(card.run.record.tokens.size()) - 1;
     }
-    card.view->appendCells(TokenCells::forGenerated(tokenizer, tokens));
+    card.view->appendCells(TokenCells::forGenerated(TokenCells::tokenizerOf(card.model), tokens));
     refreshHeader(index);
 }
 

@@ -21,9 +21,10 @@ class RunStack : public QSplitter {
 public:
     explicit RunStack(QWidget* parent = nullptr);
 
-    // Adds a card; the run's existing tokens are shown (inherited ones faded).
-    int addRun(PlaygroundRun run, const engine::Tokenizer* tokenizer);
-    void appendTokens(int index, const TokenBatch& tokens, const engine::Tokenizer* tokenizer);
+    // Adds a card; the run's existing tokens are shown (inherited ones
+    // faded), named by `model`'s tokenizer (kept for the tooltips).
+    int addRun(PlaygroundRun run, std::shared_ptr<const engine::Model> model);
+    void appendTokens(int index, const TokenBatch& tokens);
     // Marks the run finished and refreshes its header.
     void finishRun(int index);
     void clear();
@@ -32,6 +33,8 @@ public:
     PlaygroundRun& run(int index) { return m_cards[size_t(index)].run; }
     const PlaygroundRun& run(int index) const { return m_cards[size_t(index)].run; }
     viz::TokenView* view(int index) const { return m_cards[size_t(index)].view; }
+    // The model whose tokenizer names a card's tokens.
+    std::shared_ptr<const engine::Model> modelOf(int index) const { return m_cards[size_t(index)].model; }
     QString headerText(int index) const;
     // The index of the card showing the run with this project id, or -1.
     int indexOfRunId(int64_t id) const;
@@ -52,6 +55,7 @@ private:
         QLabel* header = nullptr;
         viz::TokenView* view = nullptr;
         PlaygroundRun run;
+        std::shared_ptr<const engine::Model> model;
     };
     void onViewSelected(viz::TokenView* view, int tokenIndex);
 

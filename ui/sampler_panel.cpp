@@ -38,8 +38,7 @@ SamplerPanel::SamplerPanel(QWidget* parent) : QWidget(parent) {
     setSettings(engine::SamplerSettings{});
 }
 
-void SamplerPanel::build() {
-    auto* form = new QFormLayout;
+void SamplerPanel::buildRows(QFormLayout* form) {
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     form->setLabelAlignment(Qt::AlignRight);
     auto add = [&](const QString& label, QWidget* editor, const QString& tip, bool advanced) {
@@ -117,6 +116,11 @@ void SamplerPanel::build() {
            "(shown in the token inspector and used for branching)."),
         true);
 
+}
+
+void SamplerPanel::build() {
+    auto* form = new QFormLayout;
+    buildRows(form);
     m_problem = new QLabel;
     m_problem->setWordWrap(true);
     m_problem->setObjectName(QStringLiteral("samplerProblem"));

@@ -10,6 +10,7 @@
 #include "engine/sampler_settings.h"
 
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -42,6 +43,7 @@ signals:
 
 private:
     void build();
+    void buildRows(QFormLayout* form);
     void onEdited();
 
     QDoubleSpinBox* m_temperature = nullptr;

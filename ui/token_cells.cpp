@@ -7,6 +7,10 @@
 
 namespace glassbox::ui {
 
+const engine::Tokenizer* TokenCells::tokenizerOf(const std::shared_ptr<const engine::Model>& model) {
+    return model ? &model->tokenizer() : nullptr;
+}
+
 QString TokenCells::tokenText(const engine::Tokenizer* tokenizer, int32_t id, const std::string& fallback) {
     if (!tokenizer || id < 0 || id >= tokenizer->nVocab()) return QString::fromStdString(fallback);
     if (tokenizer->isControl(id)) return QString::fromStdString(tokenizer->tokenPiece(id));

@@ -5,10 +5,12 @@
 // the same functions, so both look exactly alike.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "engine/generator.h"
+#include "engine/model.h"
 #include "engine/tokenizer.h"
 #include "viz/token_view.h"
 
@@ -16,6 +18,8 @@ namespace glassbox::ui {
 
 class TokenCells {
 public:
+    // The model's tokenizer, or null without a model.
+    static const engine::Tokenizer* tokenizerOf(const std::shared_ptr<const engine::Model>& model);
     // Display text of one token; `fallback` when there is no tokenizer.
     static QString tokenText(const engine::Tokenizer* tokenizer, int32_t id, const std::string& fallback = {});
     static std::vector<viz::TokenCell> forPrompt(const engine::Tokenizer* tokenizer, std::span<const int32_t> ids);

@@ -101,7 +101,7 @@ TokenInspector::TokenInspector(QWidget* parent) : QWidget(parent) {
     split->addWidget(m_chart);
     split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 3);
-    split->setSizes({260, 380});
+    split->setSizes({330, 330});
     split->setChildrenCollapsible(false);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -109,10 +109,12 @@ TokenInspector::TokenInspector(QWidget* parent) : QWidget(parent) {
     updateBranchButton();
 }
 
-void TokenInspector::showToken(const engine::GeneratedToken& token, int step, const engine::Tokenizer* tokenizer) {
+void TokenInspector::showToken(const engine::GeneratedToken& token, int step,
+                               std::shared_ptr<const engine::Model> model) {
     m_token = token;
     m_step = step;
-    m_tokenizer = tokenizer;
+    m_model = std::move(model);
+    const engine::Tokenizer* tokenizer = TokenCells::tokenizerOf(m_model);
     const auto& s = token.sample;
     const double p = viz::ProbabilityPalette::probabilityOf(s);
     const QString text = TokenCells::tokenText(tokenizer, token.id, token.text);
@@ -141,7 +143,8 @@ void TokenInspector::showToken(const engine::GeneratedToken& token, int step, co
             QFont bold = tok->font();
             bold.setBold(true);
             for (auto* item : {tok, id, pr, lp}) item->setFont(bold);
-            tok->setText(shown + tr("  ◂ chosen"));
+            tok->setText(QStringLiteral("▸ ") + shown);
+            tok->setToolTip(tr("The token that was drawn at this step"));
         }
         m_table->setItem(row, ColToken, tok);
         m_table->setItem(row, ColId, id);
@@ -150,7 +153,9 @@ void TokenInspector::showToken(const engine::GeneratedToken& token, int step, co
     }
     m_table->resizeColumnToContents(ColId);
     m_table->resizeColumnToContents(ColLogprob);
-    m_chart->setStep(s, token.id, [tokenizer](int32_t id) { return TokenCells::tokenText(tokenizer, id); });
+    m_chart->setStep(s, token.id, [model = m_model](int32_t id) {
+        return TokenCells::tokenText(TokenCells::tokenizerOf(model), id);
+    });
     updateBranchButton();
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "engine/generator.h"
+#include "engine/model.h"
 #include "engine/tokenizer.h"
 
 class QComboBox;
@@ -28,7 +29,7 @@ public:
     explicit TokenInspector(QWidget* parent = nullptr);
 
     // Show a token; `step` is its index among the run's generated tokens.
-    void showToken(const engine::GeneratedToken& token, int step, const engine::Tokenizer* tokenizer);
+    void showToken(const engine::GeneratedToken& token, int step, std::shared_ptr<const engine::Model> model);
     void clear();
     void setDark(bool dark);
     // Branching is offered only where it makes sense (a finished run, a model loaded).
@@ -63,7 +64,7 @@ private:
     viz::StagesChart* m_chart = nullptr;
     QPushButton* m_branch = nullptr;
     std::optional<engine::GeneratedToken> m_token;
-    const engine::Tokenizer* m_tokenizer = nullptr;
+    std::shared_ptr<const engine::Model> m_model;  // names the tokens
     int m_step = -1;
     bool m_branchAllowed = false;
 };

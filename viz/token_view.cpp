@@ -48,16 +48,11 @@ void TokenView::appendCells(const std::vector<TokenCell>& cells) {
     m_cells.insert(m_cells.end(), cells.begin(), cells.end());
     if (m_layoutWidth < 0) return contentChanged(atEnd);
     layoutFrom(first);
-    // Repaint only the new chips unless the view scrolls.
-    const int before = verticalScrollBar()->value();
+    // Repaint only the new chips (scrolling moves the pixels already drawn).
     contentChanged(atEnd, false);
-    if (verticalScrollBar()->value() != before) {
-        viewport()->update();
-        return;
-    }
     QRectF dirty;
     for (size_t i = first; i < m_rects.size(); ++i) dirty |= m_rects[i];
-    viewport()->update(dirty.translated(0, -before).toAlignedRect().adjusted(-3, -3, 3, 3));
+    viewport()->update(dirty.translated(0, -verticalScrollBar()->value()).toAlignedRect().adjusted(-3, -3, 3, 3));
 }
 
 void TokenView::appendToLast(const QString& text) {
@@ -166,8 +161,11 @@ void TokenView::layoutFrom(size_t first) {
     m_rects.reserve(m_cells.size());
     m_shown.reserve(m_cells.size());
     for (size_t i = first; i < m_cells.size(); ++i) {
-        QString shown = displayText(m_cells[i].text);
-        const double w = fm.horizontalAdvance(shown) + 2 * kPadX;
+        QStaticText shown(displayText(m_cells[i].text));
+        shown.setTextFormat(Qt::PlainText);
+        shown.setPerformanceHint(QStaticText::AggressiveCaching);
+        shown.prepare(QTransform(), font());
+        const double w = shown.size().width() + 2 * kPadX;
         if (m_cursorX > kMargin && m_cursorX + w > right) {
             m_cursorX = kMargin;
             m_cursorY += lineH + kLineGap;
@@ -232,7 +230,10 @@ void TokenView::paintEvent(QPaintEvent* event) {
         p.setBrush(bg);
         p.drawRoundedRect(r.adjusted(0.5, 0.5, -0.5, -0.5), 3, 3);
         p.setPen(ProbabilityPalette::textOn(bg));
-        p.drawText(r, Qt::AlignCenter, m_shown[i]);
+        const QSizeF textSize = m_shown[i].size();
+        p.drawStaticText(QPointF(r.left() + (r.width() - textSize.width()) / 2,
+                                 r.top() + (r.height() - textSize.height()) / 2),
+                         m_shown[i]);
         p.setOpacity(1.0);
         if (c.marked) {
             p.setPen(QPen(accent, 2.5));
@@ -309,6 +310,8 @@ bool TokenView::viewportEvent(QEvent* event) {
     }
     return QAbstractScrollArea::viewportEvent(event);
 }
+
+void TokenView::scrollContentsBy(int dx, int dy) { viewport()->scroll(dx, dy); }
 
 void TokenView::changeEvent(QEvent* event) {
     QAbstractScrollArea::changeEvent(event);

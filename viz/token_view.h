@@ -9,6 +9,7 @@
 #pragma once
 
 #include <QAbstractScrollArea>
+#include <QStaticText>
 #include <QString>
 #include <functional>
 #include <vector>
@@ -85,6 +86,7 @@ protected:
     void keyPressEvent(QKeyEvent* event) override;
     bool viewportEvent(QEvent* event) override;
     void changeEvent(QEvent* event) override;
+    void scrollContentsBy(int dx, int dy) override;
 
 private:
     void relayout();
@@ -96,7 +98,7 @@ private:
 
     std::vector<TokenCell> m_cells;
     std::vector<QRectF> m_rects;  // content coordinates, one per laid-out cell
-    std::vector<QString> m_shown; // display text per laid-out cell
+    std::vector<QStaticText> m_shown;  // display text per laid-out cell, glyphs cached
     double m_cursorX = 0;
     double m_cursorY = 0;
     int m_layoutWidth = -1;

@@ -4,6 +4,7 @@
 // sampler stages, drawn the same); drafts autosave within 2 s of the last
 // edit; after an unclean exit the next start offers to restore them.
 #include <QProcess>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QtTest>
 #include <map>
@@ -152,6 +153,14 @@ void TestProject::savesRunsAsTheyFinish() {
     QVERIFY(uitest::waitForIdle(*w));
     QTRY_COMPARE_WITH_TIMEOUT(w->savedRunCount(), 5, 10000);
     QTRY_COMPARE_WITH_TIMEOUT(w->history()->model()->rowCount(), 5, 10000);
+    QCOMPARE(w->compareRuns().size(), size_t(2));
+    for (int lane = 0; lane < 2; ++lane) {
+        const PlaygroundRun& run = w->compareRuns()[size_t(lane)];
+        QVERIFY(run.record.id > 0);
+        QCOMPARE(int(run.record.tokens.size()), w->compare()->model()->laneLength(lane));
+        m_snapshots[run.record.id] = {run.record, {}};
+    }
+    QCOMPARE(m_snapshots.size(), size_t(5));
     int grouped = 0;
     for (int r = 0; r < w->history()->model()->rowCount(); ++r)
         if (w->history()->model()->runAt(r).compareGroup) ++grouped;
@@ -182,8 +191,15 @@ void TestProject::reopensEveryRunIdentically() {
             // The inspector shows the same alternatives as before.
             stack->selectToken(0, 0);
             QCOMPARE(w->inspector()->alternativeCount(), int(want.record.tokens[0].sample.topAlternatives.size()));
+            // The prompt comes back as it was written (chat: with its system prompt).
+            if (stack->run(0).mode == projects::PromptMode::Chat) {
+                QCOMPARE(w->playground()->mode(), projects::PromptMode::Chat);
+                QCOMPARE(w->playground()->systemPrompt(), QStringLiteral("Answer in one sentence."));
+                QCOMPARE(w->playground()->promptText(), QStringLiteral("Why is the sky blue?"));
+            } else {
+                QCOMPARE(w->playground()->promptText(), QStringLiteral("My favourite fruit is"));
+            }
         }
-        // Chat runs come back with their conversation.
         delete w;
     }
 }

@@ -60,8 +60,11 @@ void TestScreenshots::save(const QString& name) {
 void TestScreenshots::playground() {
     QVERIFY(uitest::runCompletion(*m_window, QStringLiteral("The three primary colours are"), 40, 11));
     RunStack* stack = m_window->playground()->runStack();
-    stack->selectToken(0, std::min(3, stack->view(0)->count() - 1));
-    m_window->inspector()->selectAlternative(1);
+    const int step = std::min(3, stack->view(0)->count() - 1);
+    stack->selectToken(0, step);
+    int row = 0;
+    while (m_window->inspector()->alternativeId(row) == stack->run(0).record.tokens[size_t(step)].id) ++row;
+    m_window->inspector()->selectAlternative(row);  // ready to branch
     save(QStringLiteral("playground.png"));
 }
 
