@@ -204,9 +204,10 @@ void TestPlayground::stopsWithinOneToken() {
     const qint64 stopMs = timer.elapsed();
     const PlaygroundRun& run = stack->run(0);
     QCOMPARE(run.record.stopReason, engine::StopReason::Cancelled);
-    // At most the token being computed when Stop was pressed is added (and
-    // one more that may have been on its way to the window).
-    QVERIFY2(int(run.record.tokens.size()) <= seenAtStop + 2,
+    // Tokens reach the window in batches at most every 17 ms, so when Stop is
+    // pressed the window may not yet show the last batch (at ~100 tok/s up to
+    // 2-3 tokens) plus the token being computed; the engine stops after that one.
+    QVERIFY2(int(run.record.tokens.size()) <= seenAtStop + 4,
              qPrintable(QStringLiteral("%1 tokens after stop at %2").arg(run.record.tokens.size()).arg(seenAtStop)));
     qInfo("stop took %lld ms, %d token(s) after the stop request", stopMs, int(run.record.tokens.size()) - seenAtStop);
     QVERIFY(run.record.tokens.size() < 400);
