@@ -117,7 +117,7 @@ void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y, Th
         // Decode-sized input: every thread quantizes it for itself, in
         // parallel, instead of one thread doing it before the others start.
         const int64_t panels = (rows + kPanelRows - 1) / kPanelRows;
-        pool.run([&](int t, int n) {
+        pool.runIndependent([&](int t, int n) {
             int64_t b, e;
             share(panels, t, n, b, e);
             b = std::min(rows, b * kPanelRows);
@@ -139,7 +139,7 @@ void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y, Th
         if (scratch.size() < need) scratch.resize(need);
         uint8_t* out = scratch.data();
         if (m >= 2 * nt && nt > 1) {
-            pool.run([&](int t, int n) {
+            pool.runIndependent([&](int t, int n) {
                 int64_t b, e;
                 share(m, t, n, b, e);
                 if (e > b) quantizeRows(w.type, x + b * k, e - b, k, out + uint64_t(b) * xStride, xStride);
@@ -157,7 +157,7 @@ void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y, Th
     }
     const int64_t panels = (rows + kPanelRows - 1) / kPanelRows;
     const bool splitRows = panels >= 2 * nt || m < 2 * nt;
-    pool.run([&](int t, int n) {
+    pool.runIndependent([&](int t, int n) {
         GemmArgs a = all;
         int64_t b, e;
         if (splitRows) {

@@ -21,6 +21,12 @@ public:
 
     int size() const { return m_threadCount; }
     void run(const std::function<void(int threadIndex, int threadCount)>& fn);
+    // Like run(), for jobs whose indices are independent of each other (no
+    // waiting between them): an index whose worker has not started it yet
+    // may be run by the caller or another worker instead, so a worker that
+    // the OS has descheduled does not hold up the whole job. Every index
+    // still runs exactly once; the caller runs index 0.
+    void runIndependent(const std::function<void(int threadIndex, int threadCount)>& fn);
 
 private:
     struct Impl;

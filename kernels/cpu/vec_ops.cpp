@@ -73,8 +73,17 @@ void axpyF16Scalar(float a, const uint16_t* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] += a * engine::fp16ToFloat(x[i]);
 }
 
-constexpr VecOpsTable kScalarTable = {sumSquares, scaleMul,  maxValue, expShiftSum,  swigluScalar, addScalar,
-                                      scaleScalar, dotScalar, axpyScalar, dotF16Scalar, axpyF16Scalar};
+void toF16Scalar(const float* src, uint16_t* dst, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = engine::floatToFp16(src[i]);
+}
+
+void fromF16Scalar(const uint16_t* src, float* dst, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = engine::fp16ToFloat(src[i]);
+}
+
+constexpr VecOpsTable kScalarTable = {sumSquares,   scaleMul,  maxValue,   expShiftSum,  swigluScalar,
+                                      addScalar,    scaleScalar, dotScalar, axpyScalar, dotF16Scalar,
+                                      axpyF16Scalar, toF16Scalar, fromF16Scalar};
 
 const VecOpsTable& table() {
     switch (detail::activeSimdLevel()) {
@@ -117,6 +126,19 @@ void axpyF16(float a, const uint16_t* x, float* y, int64_t n) { table().axpyF16(
 
 void expInPlace(float* x, int64_t n) {
     if (n > 0) table().expShiftSum(x, 0.0f, n);
+}
+
+void toF16(const float* src, uint16_t* dst, int64_t n) { table().toF16(src, dst, n); }
+void fromF16(const uint16_t* src, float* dst, int64_t n) { table().fromF16(src, dst, n); }
+
+void roundThroughF16(float* x, int64_t n) {
+    const VecOpsTable& t = table();
+    uint16_t h[256];
+    for (int64_t i = 0; i < n; i += 256) {
+        const int64_t c = n - i < 256 ? n - i : 256;
+        t.toF16(x + i, h, c);
+        t.fromF16(h, x + i, c);
+    }
 }
 
 }  // namespace glassbox::kernels

@@ -37,8 +37,15 @@ float dotF16(const uint16_t* a, const float* b, int64_t n);
 // y[i] += a * half(x[i]).
 void axpyF16(float a, const uint16_t* x, float* y, int64_t n);
 
-// exp(x[i]) into out, accurate to about 2 ulp; large negative inputs and
-// -inf give 0.
+// x[i] = exp(x[i]), accurate to about 2 ulp; large negative inputs and -inf
+// give 0.
 void expInPlace(float* x, int64_t n);
+
+// IEEE half conversions of whole rows (round to nearest even, as
+// engine::floatToFp16; NaNs stay NaNs).
+void toF16(const float* src, uint16_t* dst, int64_t n);
+void fromF16(const uint16_t* src, float* dst, int64_t n);
+// x[i] = float(half(x[i])): the rounding an F16 cache or F16 operand applies.
+void roundThroughF16(float* x, int64_t n);
 
 }  // namespace glassbox::kernels

@@ -198,8 +198,22 @@ void axpyF16(float a, const uint16_t* x, float* y, int64_t n) {
     for (; i < n; ++i) y[i] += a * _cvtsh_ss(x[i]);
 }
 
-constexpr VecOpsTable kTable = {sumSquares, scaleMul, maxValue, expShiftSum, swiglu, add,
-                                scale,      dot,      axpy,     dotF16,      axpyF16};
+void toF16(const float* src, uint16_t* dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; ++i) dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+void fromF16(const uint16_t* src, float* dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+    for (; i < n; ++i) dst[i] = _cvtsh_ss(src[i]);
+}
+
+constexpr VecOpsTable kTable = {sumSquares, scaleMul, maxValue, expShiftSum, swiglu,  add,    scale,
+                                dot,        axpy,     dotF16,   axpyF16,     toF16, fromF16};
 
 }  // namespace
 

@@ -170,8 +170,23 @@ void axpyF16(float a, const uint16_t* x, float* y, int64_t n) {
     }
 }
 
-constexpr VecOpsTable kTable = {sumSquares, scaleMul, maxValue, expShiftSum, swiglu, add,
-                                scale,      dot,      axpy,     dotF16,      axpyF16};
+void toF16(const float* src, uint16_t* dst, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = tailMask(n - i);
+        const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm256_mask_storeu_epi16(dst + i, m, h);
+    }
+}
+
+void fromF16(const uint16_t* src, float* dst, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = tailMask(n - i);
+        _mm512_mask_storeu_ps(dst + i, m, loadHalf(src + i, m));
+    }
+}
+
+constexpr VecOpsTable kTable = {sumSquares, scaleMul, maxValue, expShiftSum, swiglu,  add,    scale,
+                                dot,        axpy,     dotF16,   axpyF16,     toF16, fromF16};
 
 }  // namespace
 

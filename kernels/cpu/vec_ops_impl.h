@@ -21,6 +21,8 @@ struct VecOpsTable {
     void (*axpy)(float a, const float* x, float* y, int64_t n);
     float (*dotF16)(const uint16_t* a, const float* b, int64_t n);
     void (*axpyF16)(float a, const uint16_t* x, float* y, int64_t n);
+    void (*toF16)(const float* src, uint16_t* dst, int64_t n);
+    void (*fromF16)(const uint16_t* src, float* dst, int64_t n);
 };
 
 namespace avx2 {

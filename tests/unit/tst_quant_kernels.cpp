@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/tensor_types.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/quant_kernels.h"
 
 using namespace glassbox;
@@ -353,6 +354,12 @@ private slots:
     void simdLevelSelection() {
         const std::string widest = kernels::simdLevelName();
         QVERIFY(widest == "avx512" || widest == "avx2-vnni" || widest == "avx2" || widest == "scalar");
+        const kernels::CpuFeatures& f = kernels::cpuFeatures();
+        if (widest == "avx512") QVERIFY(f.hasAvx512Set() && f.hasAvx2Set());
+        if (widest == "avx2-vnni") QVERIFY(f.hasAvx2Set() && f.avxVnni);
+        if (f.avx512f) QVERIFY(f.avx);  // AVX-512 implies the OS saves YMM state too
+        qInfo("CPU: avx2=%d fma=%d f16c=%d avx-vnni=%d avx512f=%d bw=%d vl=%d dq=%d vnni=%d bf16=%d", f.avx2, f.fma,
+              f.f16c, f.avxVnni, f.avx512f, f.avx512bw, f.avx512vl, f.avx512dq, f.avx512vnni, f.avx512bf16);
         QVERIFY(!kernels::limitSimdLevel("sse9"));
         QCOMPARE(kernels::forceScalarKernels(true), false);
         QCOMPARE(std::string(kernels::simdLevelName()), std::string("scalar"));

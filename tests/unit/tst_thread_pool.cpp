@@ -1,7 +1,8 @@
-// Tests for ThreadPool: every index runs exactly once per run(), the caller
-// is thread 0, size 1 runs inline, results are visible after run() returns,
-// workers wake up again after sleeping, and pools are safe to destroy busy
-// or idle. The per-run overhead is printed, not asserted.
+// Tests for ThreadPool: every index runs exactly once per run() and
+// runIndependent() (also mixed, and with more threads than cores), the
+// caller is thread 0, size 1 runs inline, results are visible after run()
+// returns, workers wake up again after sleeping, and pools are safe to
+// destroy busy or idle. The per-run overhead is printed, not asserted.
 #include <QtTest>
 
 #include <atomic>
@@ -37,6 +38,42 @@ private slots:
             QCOMPARE(badCount.load(), 0);
             for (auto& h : hits) QCOMPARE(h.load(), 1);
         }
+    }
+
+    void independentIndicesRunOnce_data() {
+        QTest::addColumn<int>("threads");
+        for (int n : {2, 3, 8}) QTest::newRow(qPrintable(QString::number(n))) << n;
+    }
+
+    void independentIndicesRunOnce() {
+        QFETCH(int, threads);
+        ThreadPool pool(threads);
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(threads));
+        std::atomic<int> badCount{0};
+        const auto job = [&](int index, int count) {
+            if (count != threads || index < 0 || index >= count) ++badCount;
+            else ++hits[size_t(index)];
+        };
+        const int rounds = 3000;
+        for (int iter = 0; iter < rounds; ++iter) {
+            if (iter % 3 == 2) pool.run(job);  // strict and independent jobs interleaved
+            else pool.runIndependent(job);
+            if (iter % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let workers sleep
+        }
+        QCOMPARE(badCount.load(), 0);
+        for (auto& h : hits) QCOMPARE(h.load(), rounds);
+    }
+
+    void independentJobsFinishWithoutWorkers() {
+        // the caller may do all the work; the result must not depend on who ran what
+        ThreadPool pool(4);
+        std::vector<int64_t> data(1 << 14, 0);
+        for (int iter = 1; iter <= 200; ++iter)
+            pool.runIndependent([&](int t, int n) {
+                const size_t b = data.size() * size_t(t) / size_t(n), e = data.size() * size_t(t + 1) / size_t(n);
+                for (size_t i = b; i < e; ++i) data[i] += 1;
+            });
+        for (int64_t v : data) QCOMPARE(v, int64_t(200));
     }
 
     void callerIsThreadZero() {
@@ -103,10 +140,14 @@ private slots:
             const auto job = [&](int index, int) { sink.fetch_add(index, std::memory_order_relaxed); };
             for (int i = 0; i < 200; ++i) pool.run(job);
             const int runs = 2000;
-            const auto t0 = std::chrono::steady_clock::now();
+            auto t0 = std::chrono::steady_clock::now();
             for (int i = 0; i < runs; ++i) pool.run(job);
             const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-            qInfo("ThreadPool(%d): %.2f us per empty run()", threads, us / runs);
+            t0 = std::chrono::steady_clock::now();
+            for (int i = 0; i < runs; ++i) pool.runIndependent(job);
+            const double usIndependent = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+            qInfo("ThreadPool(%d): %.2f us per empty run(), %.2f us per empty runIndependent()", threads, us / runs,
+                  usIndependent / runs);
         }
     }
 };

@@ -131,6 +131,29 @@ private slots:
         }
     }
 
+    void halfConversions() {
+        std::vector<float> x = normalData(1000, 8, 100.0f);
+        x.push_back(65520.0f);  // rounds to infinity
+        x.push_back(-1e-8f);    // subnormal half
+        x.push_back(std::numeric_limits<float>::infinity());
+        x.push_back(0x1.002p0f);  // tie: 1 + 2^-11 -> even
+        const int n = int(x.size());
+        for (const std::string& level : levels()) {
+            QVERIFY(kernels::limitSimdLevel(level.c_str()));
+            std::vector<uint16_t> h(static_cast<size_t>(n));
+            kernels::toF16(x.data(), h.data(), n);
+            for (int i = 0; i < n; ++i) QCOMPARE(h[size_t(i)], engine::floatToFp16(x[size_t(i)]));
+            std::vector<float> back(static_cast<size_t>(n));
+            kernels::fromF16(h.data(), back.data(), n);
+            std::vector<float> rounded = x;
+            kernels::roundThroughF16(rounded.data(), n);
+            for (int i = 0; i < n; ++i) {
+                QCOMPARE(back[size_t(i)], engine::fp16ToFloat(h[size_t(i)]));
+                QCOMPARE(rounded[size_t(i)], back[size_t(i)]);
+            }
+        }
+    }
+
     void dotProducts() {
         for (const std::string& level : levels()) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
