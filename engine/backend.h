@@ -17,6 +17,7 @@
 namespace glassbox::engine {
 
 class Model;
+class Capture;
 
 enum class KvCacheType { F32, F16 };
 
@@ -51,6 +52,17 @@ public:
     // Errors: ContextFull, InvalidArgument (token id out of range), Cancelled.
     virtual Status forward(std::span<const int32_t> tokens, int startPos, LogitsMode mode,
                            std::span<float> logits, std::stop_token stop) = 0;
+
+    // Attach a capture that later forward() calls record into, or detach it
+    // with nullptr. With none attached, forward() records nothing.
+    virtual void setCapture(Capture* capture) = 0;
+
+    // The final norm and output head applied to `rows` vectors of hidden
+    // state (n_embd floats each), with the same code that produces forward()'s
+    // logits; writes rows × n_vocab floats. Used by the logit lens.
+    // Errors: InvalidArgument (sizes), Cancelled.
+    virtual Status logitsFromHidden(std::span<const float> hidden, int rows, std::span<float> logits,
+                                    std::stop_token stop) = 0;
 };
 
 // Errors: OutOfMemory when the KV cache or scratch cannot be allocated,

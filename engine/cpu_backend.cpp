@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/backend.h"
+#include "engine/capture.h"
 #include "engine/model.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
@@ -38,6 +39,9 @@ public:
     BackendMemory memory() const override;
     Status forward(std::span<const int32_t> tokens, int startPos, LogitsMode mode,
                    std::span<float> logits, std::stop_token stop) override;
+    void setCapture(Capture* capture) override { m_capture = capture; }
+    Status logitsFromHidden(std::span<const float> hidden, int rows, std::span<float> logits,
+                            std::stop_token stop) override;
 
 private:
     void runChunk(const int32_t* tokens, int n, int pos0, float* logits, bool allRows);
@@ -54,6 +58,11 @@ private:
         float* y;
     };
     void fusedMatmul(std::initializer_list<MatJob> jobs, const float* x, int n);
+    void outputHead(const float* hidden, int rows, float* logits);
+    // Probe recording (only while m_rec is set for the current chunk).
+    void traceAttention(const LayerWeights& l, int layer, int n, int pos0);
+    void traceFeedForward(const LayerWeights& l, int layer, int n);
+    void traceHead(int n, int rows);
 
     std::shared_ptr<const Model> m_model;
     const ModelConfig& m_c;
@@ -63,6 +72,8 @@ private:
     std::vector<uint8_t> m_kCache, m_vCache;
     std::vector<float> m_x, m_h, m_q, m_k, m_v, m_attn, m_o, m_gate, m_up, m_scores, m_cos, m_sin;
     std::vector<uint8_t> m_matmulScratch, m_fusedScratch;
+    Capture* m_capture = nullptr;
+    bool m_rec = false;  // recording the chunk being run
 };
 
 Status CpuBackend::allocate() {
@@ -82,7 +93,7 @@ Status CpuBackend::allocate() {
         m_o.resize(mb * c.nEmbd);
         m_gate.resize(mb * c.nFf);
         m_up.resize(mb * c.nFf);
-        m_scores.resize(size_t(m_pool.size()) * size_t(m_opt.contextSize));
+        m_scores.resize(size_t(m_pool.size()) * size_t(m_opt.contextSize) * 2);  // scores + probe scratch
         m_cos.resize(mb * (c.ropeDims / 2));
         m_sin.resize(mb * (c.ropeDims / 2));
     } catch (const std::bad_alloc&) {
@@ -131,19 +142,96 @@ Status CpuBackend::forward(std::span<const int32_t> tokens, int startPos, Logits
 }
 
 void CpuBackend::runChunk(const int32_t* tokens, int n, int pos0, float* logits, bool allRows) {
+    m_rec = m_capture && m_capture->beginPass(pos0, std::span<const int32_t>(tokens, size_t(n)));
     embed(tokens, n);
+    if (m_rec) {
+        const TensorView& e = m_model->tokenEmbedding();
+        m_capture->recordOp(-1, OpKind::Embedding, makeTokenIdsShape(n), makeShape({n, m_c.nEmbd}, TensorType::F32), &e);
+        m_capture->recordResidual(0, pos0, n, m_x.data());
+    }
     for (int il = 0; il < m_c.nLayers; ++il) {
         const LayerWeights& l = m_model->layers()[il];
         attentionBlock(l, il, n, pos0);
+        if (m_rec) {
+            traceAttention(l, il, n, pos0);
+            m_capture->recordActivations(il, ActivationSite::AttentionOutput, pos0, n, m_o.data(), m_c.nEmbd);
+        }
         feedForwardBlock(l, n);
+        if (m_rec) {
+            traceFeedForward(l, il, n);
+            m_capture->recordActivations(il, ActivationSite::FfnOutput, pos0, n, m_o.data(), m_c.nEmbd);
+            m_capture->recordActivations(il, ActivationSite::Residual, pos0, n, m_x.data(), m_c.nEmbd);
+            m_capture->recordResidual(il + 1, pos0, n, m_x.data());
+        }
     }
-    if (!logits) return;
-    const int first = allRows ? 0 : n - 1;
-    const int rows = n - first;
+    if (logits) {
+        const int first = allRows ? 0 : n - 1;
+        outputHead(&m_x[size_t(first) * m_c.nEmbd], n - first, logits);
+        if (m_rec) traceHead(n, n - first);
+    }
+    if (m_rec) m_capture->endPass();
+    m_rec = false;
+}
+
+void CpuBackend::outputHead(const float* hidden, int rows, float* logits) {
     const float* w = reinterpret_cast<const float*>(m_model->outputNorm().data);
-    for (int i = first; i < n; ++i)
-        rmsNormRow(&m_x[size_t(i) * m_c.nEmbd], w, m_c.nEmbd, m_c.rmsEps, &m_h[size_t(i - first) * m_c.nEmbd]);
+    for (int i = 0; i < rows; ++i)
+        rmsNormRow(hidden + size_t(i) * m_c.nEmbd, w, m_c.nEmbd, m_c.rmsEps, &m_h[size_t(i) * m_c.nEmbd]);
     kernels::matmul(m_model->output(), m_h.data(), rows, logits, m_pool, m_matmulScratch);
+}
+
+Status CpuBackend::logitsFromHidden(std::span<const float> hidden, int rows, std::span<float> logits,
+                                    std::stop_token stop) {
+    const size_t d = size_t(m_c.nEmbd), v = size_t(m_c.nVocab);
+    if (rows < 0 || hidden.size() < size_t(rows) * d || logits.size() < size_t(rows) * v)
+        return makeError(ErrorCode::InvalidArgument, "hidden or logits buffer too small");
+    for (int start = 0; start < rows; start += m_opt.microBatch) {
+        if (stop.stop_requested()) return makeError(ErrorCode::Cancelled, "cancelled");
+        const int len = std::min(m_opt.microBatch, rows - start);
+        outputHead(hidden.data() + size_t(start) * d, len, logits.data() + size_t(start) * v);
+    }
+    return {};
+}
+
+void CpuBackend::traceAttention(const LayerWeights& l, int layer, int n, int pos0) {
+    const ModelConfig& c = m_c;
+    const TensorType f32 = TensorType::F32;
+    const TensorType kv = m_opt.kvType == KvCacheType::F16 ? TensorType::F16 : TensorType::F32;
+    const int keys = pos0 + n;
+    const ShapeDesc x = makeShape({n, c.nEmbd}, f32), q = makeShape({n, c.nHead, c.headDim}, f32),
+                    k = makeShape({n, c.nHeadKv, c.headDim}, f32), s = makeShape({c.nHead, n, keys}, f32);
+    Capture& cap = *m_capture;
+    cap.recordOp(layer, OpKind::AttnNorm, x, x, &l.attnNorm);
+    cap.recordOp(layer, OpKind::QProj, x, q, &l.wq);
+    cap.recordOp(layer, OpKind::KProj, x, k, &l.wk);
+    cap.recordOp(layer, OpKind::VProj, x, k, &l.wv);
+    if (l.bq) cap.recordOp(layer, OpKind::QkvBias, q, q, &*l.bq);
+    cap.recordOp(layer, OpKind::Rope, q, q);
+    cap.recordOp(layer, OpKind::KvStore, k, makeShape({2, keys, c.nHeadKv, c.headDim}, kv));
+    cap.recordOp(layer, OpKind::Scores, q, s);
+    cap.recordOp(layer, OpKind::Softmax, s, s);
+    cap.recordOp(layer, OpKind::AttnValues, s, makeShape({n, c.nHead * c.headDim}, f32));
+    cap.recordOp(layer, OpKind::OutProj, makeShape({n, c.nHead * c.headDim}, f32), x, &l.wo);
+    cap.recordOp(layer, OpKind::AttnResidual, x, x);
+    const size_t kvRowBytes = size_t(c.kvDim()) * m_kvElemBytes;
+    cap.recordQueryKey(layer, pos0, n, m_q.data(), cacheRow(m_kCache, layer, 0), kvRowBytes);
+}
+
+void CpuBackend::traceFeedForward(const LayerWeights& l, int layer, int n) {
+    const ShapeDesc x = makeShape({n, m_c.nEmbd}, TensorType::F32), f = makeShape({n, m_c.nFf}, TensorType::F32);
+    Capture& cap = *m_capture;
+    cap.recordOp(layer, OpKind::FfnNorm, x, x, &l.ffnNorm);
+    cap.recordOp(layer, OpKind::GateProj, x, f, &l.wGate);
+    cap.recordOp(layer, OpKind::UpProj, x, f, &l.wUp);
+    cap.recordOp(layer, OpKind::SwiGlu, f, f);
+    cap.recordOp(layer, OpKind::DownProj, f, x, &l.wDown);
+    cap.recordOp(layer, OpKind::FfnResidual, x, x);
+}
+
+void CpuBackend::traceHead(int n, int rows) {
+    const ShapeDesc x = makeShape({rows, m_c.nEmbd}, TensorType::F32);
+    m_capture->recordOp(-1, OpKind::FinalNorm, makeShape({n, m_c.nEmbd}, TensorType::F32), x, &m_model->outputNorm());
+    m_capture->recordOp(-1, OpKind::Logits, x, makeShape({rows, m_c.nVocab}, TensorType::F32), &m_model->output());
 }
 
 void CpuBackend::embed(const int32_t* tokens, int n) {
@@ -283,8 +371,11 @@ void CpuBackend::computeAttention(int layer, int n, int pos0) {
     const float scale = 1.0f / std::sqrt(float(c.headDim));
     const uint8_t* kBase = cacheRow(m_kCache, layer, 0);
     const uint8_t* vBase = cacheRow(m_vCache, layer, 0);
+    const bool summarise = m_rec && m_capture->options().attention;
     m_pool.run([&](int t, int nt) {
-        float* scores = &m_scores[size_t(t) * m_opt.contextSize];
+        float* scores = &m_scores[size_t(t) * m_opt.contextSize * 2];
+        float* statsScratch = scores + m_opt.contextSize;
+        kernels::AttentionRowStats rowStats;
         for (int task = t; task < tasks; task += nt) {
             const int i = task / c.nHead;
             const int h = task % c.nHead;
@@ -300,7 +391,12 @@ void CpuBackend::computeAttention(int layer, int n, int pos0) {
             a.scale = scale;
             a.scores = scores;
             a.out = &m_attn[size_t(i) * c.qDim() + size_t(h) * c.headDim];
+            if (summarise) {
+                a.statsScratch = statsScratch;
+                a.stats = &rowStats;
+            }
             kernels::attentionRow(a);
+            if (summarise) m_capture->recordRowSummary(layer, pos0 + i, h, {rowStats.entropy, rowStats.sink});
         }
     });
 }

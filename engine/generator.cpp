@@ -20,8 +20,9 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
 // the last prompt token so fresh logits exist.
 int reusablePrefix(const Session& s, const std::vector<int32_t>& prompt) {
     const auto& have = s.tokens();
+    const size_t usable = size_t(s.capturedPrefix());  // a capture needs every position recorded
     size_t n = 0;
-    while (n < have.size() && n < prompt.size() && have[n] == prompt[n]) ++n;
+    while (n < usable && n < prompt.size() && have[n] == prompt[n]) ++n;
     if (n == prompt.size() && n > 0) --n;
     return int(n);
 }

@@ -41,6 +41,17 @@ Result<std::vector<float>> Session::evaluateAll(std::span<const int32_t> tokens,
 void Session::truncate(int nTokens) {
     nTokens = std::clamp(nTokens, 0, position());
     m_tokens.resize(size_t(nTokens));
+    if (m_capture) m_capture->truncate(nTokens);
+}
+
+void Session::attachCapture(std::shared_ptr<Capture> capture) {
+    m_capture = std::move(capture);
+    if (m_capture) m_capture->truncate(position());
+    m_backend->setCapture(m_capture.get());
+}
+
+int Session::capturedPrefix() const {
+    return m_capture ? std::min(position(), m_capture->positions()) : position();
 }
 
 }  // namespace glassbox::engine

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/capture.h"
 #include "engine/result.h"
 
 namespace glassbox::engine {
@@ -42,12 +43,23 @@ public:
     // Forget everything after the first nTokens tokens.
     void truncate(int nTokens);
 
+    // Record later forward passes into `capture` (nullptr detaches). The
+    // capture follows the session when it is rewound. Positions evaluated
+    // before the capture was attached are not in it: the generator re-runs
+    // them (see capturedPrefix()).
+    void attachCapture(std::shared_ptr<Capture> capture);
+    const std::shared_ptr<Capture>& capture() const { return m_capture; }
+    // How many leading positions the attached capture holds (the session's
+    // position when none is attached).
+    int capturedPrefix() const;
+
 private:
     Session() = default;
     std::shared_ptr<const Model> m_model;
     std::unique_ptr<Backend> m_backend;
     std::vector<int32_t> m_tokens;
     std::vector<float> m_lastLogits;
+    std::shared_ptr<Capture> m_capture;
 };
 
 }  // namespace glassbox::engine

@@ -81,9 +81,19 @@ void fromF16Scalar(const uint16_t* src, float* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = engine::fp16ToFloat(src[i]);
 }
 
+void dotF16RowsScalar(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out) {
+    for (int64_t r = 0; r < nRows; ++r) out[r] = dotF16Scalar(rows + r * stride, x, n);
+}
+
+void weightedSumF16RowsScalar(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n,
+                              float* y) {
+    for (int64_t r = 0; r < nRows; ++r) axpyF16Scalar(w[r], rows + r * stride, y, n);
+}
+
 constexpr VecOpsTable kScalarTable = {sumSquares,   scaleMul,  maxValue,   expShiftSum,  swigluScalar,
                                       addScalar,    scaleScalar, dotScalar, axpyScalar, dotF16Scalar,
-                                      axpyF16Scalar, toF16Scalar, fromF16Scalar};
+                                      axpyF16Scalar, toF16Scalar, fromF16Scalar, dotF16RowsScalar,
+                                      weightedSumF16RowsScalar};
 
 const VecOpsTable& table() {
     switch (detail::activeSimdLevel()) {
@@ -123,6 +133,13 @@ float dot(const float* a, const float* b, int64_t n) { return table().dot(a, b, 
 void axpy(float a, const float* x, float* y, int64_t n) { table().axpy(a, x, y, n); }
 float dotF16(const uint16_t* a, const float* b, int64_t n) { return table().dotF16(a, b, n); }
 void axpyF16(float a, const uint16_t* x, float* y, int64_t n) { table().axpyF16(a, x, y, n); }
+
+void dotF16Rows(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out) {
+    table().dotF16Rows(rows, stride, x, n, nRows, out);
+}
+void weightedSumF16Rows(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n, float* y) {
+    table().weightedSumF16Rows(w, rows, stride, nRows, n, y);
+}
 
 void expInPlace(float* x, int64_t n) {
     if (n > 0) table().expShiftSum(x, 0.0f, n);

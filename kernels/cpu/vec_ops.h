@@ -37,6 +37,13 @@ float dotF16(const uint16_t* a, const float* b, int64_t n);
 // y[i] += a * half(x[i]).
 void axpyF16(float a, const uint16_t* x, float* y, int64_t n);
 
+// out[r] = dotF16(rows + r * stride, x, n) for every r < nRows (attention scores).
+void dotF16Rows(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out);
+
+// y[i] += Σ_r w[r] * half(rows[r * stride + i]) over r in order: exactly the
+// result of nRows axpyF16 calls, with y kept in registers (attention × V).
+void weightedSumF16Rows(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n, float* y);
+
 // x[i] = exp(x[i]), accurate to about 2 ulp; large negative inputs and -inf
 // give 0.
 void expInPlace(float* x, int64_t n);

@@ -198,6 +198,30 @@ void axpyF16(float a, const uint16_t* x, float* y, int64_t n) {
     for (; i < n; ++i) y[i] += a * _cvtsh_ss(x[i]);
 }
 
+void dotF16Rows(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out) {
+    for (int64_t r = 0; r < nRows; ++r) out[r] = dotF16(rows + r * stride, x, n);
+}
+
+// Accumulators for K × 8 outputs stay in registers across all rows.
+template <int K>
+void weightedSumRegs(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, float* y) {
+    __m256 acc[K];
+    for (int k = 0; k < K; ++k) acc[k] = _mm256_loadu_ps(y + 8 * k);
+    for (int64_t r = 0; r < nRows; ++r) {
+        const __m256 va = _mm256_set1_ps(w[r]);
+        const uint16_t* row = rows + r * stride;
+        for (int k = 0; k < K; ++k)
+            acc[k] = _mm256_fmadd_ps(
+                va, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 8 * k))), acc[k]);
+    }
+    for (int k = 0; k < K; ++k) _mm256_storeu_ps(y + 8 * k, acc[k]);
+}
+
+void weightedSumF16Rows(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n, float* y) {
+    if (n == 64) return weightedSumRegs<8>(w, rows, stride, nRows, y);
+    for (int64_t r = 0; r < nRows; ++r) axpyF16(w[r], rows + r * stride, y, n);
+}
+
 void toF16(const float* src, uint16_t* dst, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -213,7 +237,7 @@ void fromF16(const uint16_t* src, float* dst, int64_t n) {
 }
 
 constexpr VecOpsTable kTable = {sumSquares, scaleMul, maxValue, expShiftSum, swiglu,  add,    scale,
-                                dot,        axpy,     dotF16,   axpyF16,     toF16, fromF16};
+                                dot,        axpy,     dotF16,   axpyF16,     toF16, fromF16, dotF16Rows, weightedSumF16Rows};
 
 }  // namespace
 

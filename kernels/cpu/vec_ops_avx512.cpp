@@ -170,6 +170,32 @@ void axpyF16(float a, const uint16_t* x, float* y, int64_t n) {
     }
 }
 
+void dotF16Rows(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out) {
+    for (int64_t r = 0; r < nRows; ++r) out[r] = dotF16(rows + r * stride, x, n);
+}
+
+// Accumulators for K × 16 outputs stay in registers across all rows.
+template <int K>
+void weightedSumRegs(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, float* y) {
+    __m512 acc[K];
+    for (int k = 0; k < K; ++k) acc[k] = _mm512_loadu_ps(y + 16 * k);
+    for (int64_t r = 0; r < nRows; ++r) {
+        const __m512 va = _mm512_set1_ps(w[r]);
+        const uint16_t* row = rows + r * stride;
+        for (int k = 0; k < K; ++k) acc[k] = _mm512_fmadd_ps(va, loadHalf(row + 16 * k, 0xffff), acc[k]);
+    }
+    for (int k = 0; k < K; ++k) _mm512_storeu_ps(y + 16 * k, acc[k]);
+}
+
+void weightedSumF16Rows(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n, float* y) {
+    switch (n) {
+        case 64: return weightedSumRegs<4>(w, rows, stride, nRows, y);
+        case 128: return weightedSumRegs<8>(w, rows, stride, nRows, y);
+        default:
+            for (int64_t r = 0; r < nRows; ++r) axpyF16(w[r], rows + r * stride, y, n);
+    }
+}
+
 void toF16(const float* src, uint16_t* dst, int64_t n) {
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = tailMask(n - i);
@@ -186,7 +212,7 @@ void fromF16(const uint16_t* src, float* dst, int64_t n) {
 }
 
 constexpr VecOpsTable kTable = {sumSquares, scaleMul, maxValue, expShiftSum, swiglu,  add,    scale,
-                                dot,        axpy,     dotF16,   axpyF16,     toF16, fromF16};
+                                dot,        axpy,     dotF16,   axpyF16,     toF16, fromF16, dotF16Rows, weightedSumF16Rows};
 
 }  // namespace
 

@@ -23,6 +23,11 @@ struct VecOpsTable {
     void (*axpyF16)(float a, const uint16_t* x, float* y, int64_t n);
     void (*toF16)(const float* src, uint16_t* dst, int64_t n);
     void (*fromF16)(const uint16_t* src, float* dst, int64_t n);
+    // out[r] = dotF16(rows + r * stride, x, n) for r < nRows.
+    void (*dotF16Rows)(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out);
+    // y[i] += Σ_r w[r] * half(rows[r * stride + i]), rows in order (the same
+    // FMA sequence as nRows axpyF16 calls).
+    void (*weightedSumF16Rows)(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n, float* y);
 };
 
 namespace avx2 {

@@ -176,6 +176,29 @@ private slots:
             }
         }
     }
+
+    // The row-batched forms give exactly the per-row calls' results.
+    void rowBatchesEqualPerRowCalls() {
+        for (const std::string& level : levels()) {
+            QVERIFY(kernels::limitSimdLevel(level.c_str()));
+            for (int n : {8, 33, 64, 128}) {
+                const int rows = 37, stride = n * 3;
+                const std::vector<float> src = normalData(size_t(rows * stride), 8), x = normalData(size_t(n), 9),
+                                         w = normalData(size_t(rows), 10);
+                std::vector<uint16_t> h(src.size());
+                kernels::toF16(src.data(), h.data(), int64_t(src.size()));
+                std::vector<float> dots(static_cast<size_t>(rows));
+                kernels::dotF16Rows(h.data(), stride, x.data(), n, rows, dots.data());
+                std::vector<float> y1 = x, y2 = x;
+                kernels::weightedSumF16Rows(w.data(), h.data(), stride, rows, n, y1.data());
+                for (int r = 0; r < rows; ++r) {
+                    QCOMPARE(dots[size_t(r)], kernels::dotF16(h.data() + r * stride, x.data(), n));
+                    kernels::axpyF16(w[size_t(r)], h.data() + r * stride, y2.data(), n);
+                }
+                QVERIFY2(y1 == y2, qPrintable(QString::fromStdString(level) + " n=" + QString::number(n)));
+            }
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestVecOps)

@@ -13,5 +13,6 @@ int runGenerate(const std::vector<std::string>& args);
 int runLogits(const std::vector<std::string>& args);
 int runPerplexity(const std::vector<std::string>& args);
 int runBench(const std::vector<std::string>& args);
+int runInspect(const std::vector<std::string>& args);
 
 }  // namespace glassbox::cli

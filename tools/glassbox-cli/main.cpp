@@ -18,7 +18,9 @@ void printUsage() {
                  "  generate    -m MODEL -p PROMPT [--chat]   stream a completion (sampling flags: --help)\n"
                  "  logits      -m MODEL -f TEXT -o OUT.npy   teacher-forced logits for every position\n"
                  "  perplexity  -m MODEL -f TEXT [-c CTX]     perplexity of a text\n"
-                 "  bench       -m MODEL [-t N] [-p 512] [-n 128]  prefill and decode tokens/s\n");
+                 "  bench       -m MODEL [-t N] [-p 512] [-n 128] [--capture]  prefill and decode tokens/s\n"
+                 "  inspect     -m MODEL -p PROMPT --out DIR [-n N] [--attention-npy] [--residual-npy] [--lens]\n"
+                 "                                            record attention, shapes, activations (and the lens)\n");
 }
 
 }  // namespace
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
     if (command == "logits") return runLogits(args);
     if (command == "perplexity") return runPerplexity(args);
     if (command == "bench") return runBench(args);
+    if (command == "inspect") return runInspect(args);
     std::fprintf(stderr, "error: unknown command '%s'\n\n", command.c_str());
     printUsage();
     return 2;
