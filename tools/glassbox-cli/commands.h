@@ -14,5 +14,6 @@ int runLogits(const std::vector<std::string>& args);
 int runPerplexity(const std::vector<std::string>& args);
 int runBench(const std::vector<std::string>& args);
 int runInspect(const std::vector<std::string>& args);
+int runPlan(const std::vector<std::string>& args);
 
 }  // namespace glassbox::cli

@@ -20,7 +20,10 @@ void printUsage() {
                  "  perplexity  -m MODEL -f TEXT [-c CTX]     perplexity of a text\n"
                  "  bench       -m MODEL [-t N] [-p 512] [-n 128] [--capture]  prefill and decode tokens/s\n"
                  "  inspect     -m MODEL -p PROMPT --out DIR [-n N] [--attention-npy] [--residual-npy] [--lens]\n"
-                 "                                            record attention, shapes, activations (and the lens)\n");
+                 "                                            record attention, shapes, activations (and the lens)\n"
+                 "  plan        (-m MODEL | --config config.json [--weight-type Q4_0]) [-c CTX] [--sequences N]\n"
+                 "              [--kv-type f16] [--ubatch 256] [-t N] [--budget 8GB] [--margin 0.1] [--json]\n"
+                 "                                            will it fit: weights, KV cache, scratch, largest context\n");
 }
 
 }  // namespace
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
     if (command == "perplexity") return runPerplexity(args);
     if (command == "bench") return runBench(args);
     if (command == "inspect") return runInspect(args);
+    if (command == "plan") return runPlan(args);
     std::fprintf(stderr, "error: unknown command '%s'\n\n", command.c_str());
     printUsage();
     return 2;
