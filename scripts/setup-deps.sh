@@ -3,10 +3,14 @@
 #   1. system packages (compilers, CMake, Qt 6, clang's fuzzer runtime, Xvfb),
 #   2. the Python environment .venv from scripts/requirements-validation.txt,
 #   3. with --peers, llama-cpp-python into .venv (the peer engine that the
-#      validation scripts compare against; it compiles for several minutes).
+#      validation scripts compare against; it compiles for several minutes),
+#   4. with --hf, PyTorch, transformers and accelerate into .venv, for
+#      scripts/validate_attention_hf.py (an independent reference that reads
+#      the same GGUF files; PyPI's Linux torch wheel brings NVIDIA's CUDA
+#      wheels along: about 3 GB to download, 5 GB on disk, a few minutes).
 # Every step checks first and returns at once when there is nothing to do.
 #
-# Usage: scripts/setup-deps.sh [--peers] [--no-apt] [--no-venv]
+# Usage: scripts/setup-deps.sh [--peers] [--hf] [--no-apt] [--no-venv]
 # Environment: GLASSBOX_SKIP_APT=1 is the same as --no-apt;
 #              PYTHON picks the interpreter for the venv (default python3).
 set -euo pipefail
@@ -15,6 +19,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 REQUIREMENTS="$ROOT/scripts/requirements-validation.txt"
 LLAMA_CPP_PYTHON_VERSION="0.3.36"
+HF_PACKAGES=(torch==2.15.0 transformers==5.23.0 accelerate==1.15.0)
 
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
@@ -27,12 +32,14 @@ APT_PACKAGES=(
 )
 
 want_peers=0
+want_hf=0
 want_apt=1
 want_venv=1
 [[ "${GLASSBOX_SKIP_APT:-0}" == "1" ]] && want_apt=0
 for arg in "$@"; do
   case "$arg" in
     --peers) want_peers=1 ;;
+    --hf) want_hf=1 ;;
     --no-apt) want_apt=0 ;;
     --no-venv) want_venv=0 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -109,7 +116,27 @@ setup_peers() {
     || die "llama-cpp-python failed to install (it needs build-essential and cmake)"
 }
 
+# --- 4. Hugging Face reference for validation --------------------------------
+setup_hf() {
+  venv_ok || die "$VENV is missing; run without --no-venv first"
+  local want have
+  want="$(printf '%s ' "${HF_PACKAGES[@]}")"
+  have="$("$VENV/bin/python" -c '
+import torch, transformers, accelerate
+print("torch==%s transformers==%s accelerate==%s " % (
+    torch.__version__.split("+")[0], transformers.__version__, accelerate.__version__))
+' 2>/dev/null || true)"
+  if [[ "$have" == "$want" ]]; then
+    say "torch, transformers, accelerate: present (${want% })"
+    return 0
+  fi
+  say "installing ${want% } (PyTorch from PyPI, with its CUDA wheels: a few GB)"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check "${HF_PACKAGES[@]}" </dev/null \
+    || die "torch/transformers failed to install (is PyPI reachable?)"
+}
+
 [[ $want_apt -eq 1 ]] && install_system_packages
 [[ $want_venv -eq 1 ]] && setup_venv
 [[ $want_peers -eq 1 ]] && setup_peers
+[[ $want_hf -eq 1 ]] && setup_hf
 exit 0

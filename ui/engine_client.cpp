@@ -18,6 +18,7 @@ EngineClient::EngineClient(QObject* parent) : QObject(parent) {
     qRegisterMetaType<StreamStats>();
     qRegisterMetaType<LaneOutcome>();
     qRegisterMetaType<TokenBatch>();
+    qRegisterMetaType<engine::LogitLens>();
     auto* worker = new EngineWorker;
     worker->moveToThread(&m_thread);
     m_worker = worker;
@@ -28,6 +29,18 @@ EngineClient::EngineClient(QObject* parent) : QObject(parent) {
     connect(worker, &EngineWorker::tokensStreamed, this, &EngineClient::onTokens, Qt::QueuedConnection);
     connect(worker, &EngineWorker::laneFinished, this, &EngineClient::onLaneFinished, Qt::QueuedConnection);
     connect(worker, &EngineWorker::jobFinished, this, &EngineClient::onJobFinished, Qt::QueuedConnection);
+    connect(worker, &EngineWorker::lensProgress, this,
+            [this](quint64 job, float f) { if (job == m_lensJob) emit lensProgress(f); }, Qt::QueuedConnection);
+    connect(worker, &EngineWorker::lensReady, this, [this](quint64 job, const engine::LogitLens& lens) {
+        if (job != m_lensJob) return;
+        m_lensJob = 0;
+        emit lensReady(lens);
+    }, Qt::QueuedConnection);
+    connect(worker, &EngineWorker::lensFailed, this, [this](quint64 job, const QString& message, bool cancelled) {
+        if (job != m_lensJob) return;
+        m_lensJob = 0;
+        emit lensFailed(message, cancelled);
+    }, Qt::QueuedConnection);
     m_thread.setObjectName(QStringLiteral("glassbox-engine"));
     m_thread.start();
     QMetaObject::invokeMethod(worker, [] { lowerCurrentThreadPriority(); }, Qt::QueuedConnection);
@@ -48,6 +61,7 @@ void EngineClient::lowerCurrentThreadPriority() {
 EngineClient::~EngineClient() {
     m_loadStop.request_stop();
     m_genStop.request_stop();
+    m_lensStop.request_stop();
     m_thread.quit();
     m_thread.wait();
 }
@@ -82,6 +96,27 @@ quint64 EngineClient::generate(std::vector<GenerationLane> lanes) {
         },
         Qt::QueuedConnection);
     return job;
+}
+
+quint64 EngineClient::computeLens(std::shared_ptr<const engine::Model> model,
+                                  std::shared_ptr<const engine::Capture> capture, int firstPos, int nPos) {
+    m_lensStop.request_stop();
+    m_lensStop = std::stop_source();
+    const quint64 job = m_nextJob++;
+    m_lensJob = job;
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, job, stop = m_lensStop.get_token(), model = std::move(model), capture = std::move(capture),
+         firstPos, nPos] {
+            if (w) w->computeLens(job, stop, model, capture, firstPos, nPos);
+        },
+        Qt::QueuedConnection);
+    return job;
+}
+
+void EngineClient::cancelLens() {
+    if (!m_lensJob) return;
+    m_lensStop.request_stop();
 }
 
 void EngineClient::cancelLoad() {

@@ -39,6 +39,13 @@ public:
     // (stop reason Cancelled) and generationFinished still follow.
     void cancelGeneration();
 
+    // Start computing the logit lens for positions [firstPos, firstPos + nPos)
+    // of a run's capture; a lens in progress is cancelled. Returns the job id.
+    quint64 computeLens(std::shared_ptr<const engine::Model> model, std::shared_ptr<const engine::Capture> capture,
+                        int firstPos, int nPos);
+    void cancelLens();
+    bool isComputingLens() const { return m_lensJob != 0; }
+
     bool isLoading() const { return m_loadJob != 0; }
     bool isGenerating() const { return m_genJob != 0; }
     quint64 currentGeneration() const { return m_genJob; }
@@ -58,6 +65,9 @@ signals:
                        const glassbox::ui::StreamStats& stats);
     void laneFinished(quint64 job, int lane, const glassbox::ui::LaneOutcome& outcome);
     void generationFinished(quint64 job);
+    void lensProgress(float fraction);
+    void lensReady(const glassbox::engine::LogitLens& lens);
+    void lensFailed(const QString& message, bool cancelled);
 
 private:
     void onLoadProgress(quint64 job, float fraction, const QString& stage);
@@ -72,6 +82,8 @@ private:
     quint64 m_nextJob = 1;
     quint64 m_loadJob = 0;
     quint64 m_genJob = 0;
+    quint64 m_lensJob = 0;
+    std::stop_source m_lensStop;
     std::stop_source m_loadStop;
     std::stop_source m_genStop;
     std::optional<ModelInfo> m_model;

@@ -10,8 +10,10 @@
 #include <optional>
 #include <vector>
 
+#include "engine/capture.h"
 #include "engine/chat_template.h"
 #include "engine/generator.h"
+#include "engine/logit_lens.h"
 #include "engine/model.h"
 
 namespace glassbox::ui {
@@ -41,6 +43,7 @@ struct GenerationLane {
     // tokenizer (request.prompt holds the loaded model's ids).
     std::string promptText;
     bool promptHasSpecialTokens = false;  // a chat prompt (template markers are tokens)
+    bool capture = false;  // record attention, shapes, activations and the residual stream
 };
 
 // Throughput and context use, updated while a lane runs.
@@ -66,6 +69,8 @@ struct LaneOutcome {
     std::vector<int32_t> promptTokens;  // the prompt as run (differs for another model)
     StreamStats stats;
     QString hardware;              // "CPU, 2 threads"
+    // With lane.capture: what the run recorded (a snapshot; null otherwise).
+    std::shared_ptr<const engine::Capture> capture;
 };
 
 using TokenBatch = std::vector<engine::GeneratedToken>;
@@ -76,3 +81,4 @@ Q_DECLARE_METATYPE(glassbox::ui::ModelInfo)
 Q_DECLARE_METATYPE(glassbox::ui::StreamStats)
 Q_DECLARE_METATYPE(glassbox::ui::LaneOutcome)
 Q_DECLARE_METATYPE(glassbox::ui::TokenBatch)
+Q_DECLARE_METATYPE(glassbox::engine::LogitLens)

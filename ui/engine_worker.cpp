@@ -19,8 +19,9 @@ double secondsBetween(Clock::time_point a, Clock::time_point b) {
 
 int reusablePrefix(const engine::Session& s, const std::vector<int32_t>& prompt) {
     const auto& have = s.tokens();
+    const size_t usable = size_t(s.capturedPrefix());
     size_t n = 0;
-    while (n < have.size() && n < prompt.size() && have[n] == prompt[n]) ++n;
+    while (n < usable && n < prompt.size() && have[n] == prompt[n]) ++n;
     if (n == prompt.size() && n > 0) --n;
     return int(n);
 }
@@ -179,8 +180,17 @@ LaneOutcome EngineWorker::runLane(quint64 job, int lane, std::stop_token stop, L
     req.keepTokens = false;
     auto result = engine::generate(session, req, onToken, stop);
     flush(Clock::now());
+    std::shared_ptr<const engine::Capture> snapshot;
+    if (session.capture()) {
+        try {
+            snapshot = std::make_shared<const engine::Capture>(*session.capture());
+        } catch (const std::bad_alloc&) {
+            // The run stands; its panels stay empty.
+        }
+    }
 
     LaneOutcome out;
+    out.capture = std::move(snapshot);
     out.hardware = QStringLiteral("%1, %2 threads").arg(target.info.device).arg(target.info.threads);
     out.stats = stats;
     out.stats.contextUsed = session.position();
@@ -229,11 +239,43 @@ void EngineWorker::generate(quint64 job, std::stop_token stop, const std::vector
             outcome.ok = false;
             outcome.error = error;
         } else {
+            prepareCapture(*target->session, lanes[i].capture);
             outcome = runLane(job, int(i), stop, *target, requestFor(lanes[i], *target));
         }
         emit laneFinished(job, int(i), outcome);
     }
     emit jobFinished(job);
+}
+
+// A session keeps its capture between runs (so a branch re-records only
+// its new tokens) and drops it when a run does not want one (no cost).
+void EngineWorker::prepareCapture(engine::Session& session, bool wanted) const {
+    if (!wanted) {
+        if (session.capture()) session.attachCapture(nullptr);
+        return;
+    }
+    if (session.capture()) return;
+    engine::CaptureOptions options = engine::CaptureOptions::all();
+    options.maxBytes = kCaptureBudgetBytes;
+    session.attachCapture(std::make_shared<engine::Capture>(session.model(), options, m_options.kvType));
+}
+
+void EngineWorker::computeLens(quint64 job, std::stop_token stop, std::shared_ptr<const engine::Model> model,
+                               std::shared_ptr<const engine::Capture> capture, int firstPos, int nPos) {
+    auto it = std::find_if(m_loaded.begin(), m_loaded.end(), [&](const Loaded& l) { return l.model == model; });
+    if (it == m_loaded.end() || !capture) {
+        emit lensFailed(job, QStringLiteral("The model of this run is no longer open."), false);
+        return;
+    }
+    auto lens = engine::computeLogitLens(*it->session, *capture, firstPos, nPos, kLensTopK, stop,
+                                         [this, job](float f) { emit lensProgress(job, f); });
+    if (!lens) {
+        const bool cancelled = lens.error().code == engine::ErrorCode::Cancelled;
+        emit lensFailed(job, cancelled ? QStringLiteral("Cancelled.") : QString::fromStdString(lens.error().message),
+                        cancelled);
+        return;
+    }
+    emit lensReady(job, *lens);
 }
 
 }  // namespace glassbox::ui

@@ -26,6 +26,9 @@ class EngineWorker : public QObject {
 public:
     // Minimum interval between two token batches.
     static constexpr std::chrono::milliseconds kBatchInterval{17};
+    // Recording stops (and says so) past this many bytes per run.
+    static constexpr uint64_t kCaptureBudgetBytes = uint64_t(1) << 30;
+    static constexpr int kLensTopK = 5;
 
     explicit EngineWorker(QObject* parent = nullptr);
     ~EngineWorker() override;
@@ -34,6 +37,10 @@ public:
     void loadModel(quint64 job, std::stop_token stop, const QString& path,
                    const engine::BackendOptions& options);
     void generate(quint64 job, std::stop_token stop, const std::vector<GenerationLane>& lanes);
+    // The logit lens over positions [firstPos, firstPos + nPos) of a capture
+    // recorded by `model` (run through one of that model's sessions).
+    void computeLens(quint64 job, std::stop_token stop, std::shared_ptr<const engine::Model> model,
+                     std::shared_ptr<const engine::Capture> capture, int firstPos, int nPos);
 
 signals:
     void loadProgress(quint64 job, float fraction, const QString& stage);
@@ -43,6 +50,9 @@ signals:
                         const glassbox::ui::StreamStats& stats);
     void laneFinished(quint64 job, int lane, const glassbox::ui::LaneOutcome& outcome);
     void jobFinished(quint64 job);
+    void lensProgress(quint64 job, float fraction);
+    void lensReady(quint64 job, const glassbox::engine::LogitLens& lens);
+    void lensFailed(quint64 job, const QString& message, bool cancelled);
 
 private:
     struct Loaded {
@@ -60,6 +70,7 @@ private:
                      const engine::BackendOptions& options, bool reportProgress, bool* cancelled);
     void keep(Loaded loaded);
     Loaded* laneTarget(quint64 job, std::stop_token stop, const GenerationLane& lane, QString* error);
+    void prepareCapture(engine::Session& session, bool wanted) const;
     static engine::GenerationRequest requestFor(const GenerationLane& lane, const Loaded& target);
     LaneOutcome runLane(quint64 job, int lane, std::stop_token stop, Loaded& target,
                         const engine::GenerationRequest& request);

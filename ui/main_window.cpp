@@ -43,12 +43,14 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
                                      },
                                      this);
     buildCentral();
+    buildInsidePanels();
     buildDocks();
     m_status = new StatusPanel(statusBar());
     buildActions();
     buildMenus();
     connectEngine();
     connectRuns();
+    connectInsidePanels();
     connectProject();
     m_defaultState = saveState();
     if (options.restoreLayout) restoreLayout();

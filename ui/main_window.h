@@ -30,7 +30,11 @@ class QTabWidget;
 
 namespace glassbox::ui {
 
+class AttentionPanel;
 class CompareWidget;
+class LogitLensPanel;
+class ResidualPanel;
+class ShapesPanel;
 class DraftAutosaver;
 class EngineClient;
 class HistoryPanel;
@@ -81,6 +85,13 @@ public:
     StatusPanel* statusPanel() const { return m_status; }
     MessageBanner* banner() const { return m_banner; }
     QTabWidget* centralTabs() const { return m_tabs; }
+    AttentionPanel* attentionPanel() const { return m_attentionPanel; }
+    ShapesPanel* shapesPanel() const { return m_shapesPanel; }
+    LogitLensPanel* logitLensPanel() const { return m_lensPanel; }
+    ResidualPanel* residualPanel() const { return m_residualPanel; }
+    // What the latest playground run recorded inside the model (may be null).
+    std::shared_ptr<const engine::Capture> currentCapture() const { return m_capture; }
+    int insidePosition() const { return m_insidePosition; }
     QAction* action(const QString& name) const;
     bool isBusy() const;
     // Runs saved to the project in this window's life, by project id.
@@ -135,6 +146,16 @@ private:
     void supersedeRunning();
     engine::SamplerSettings settingsForRun(const std::vector<std::string>& extraStops);
 
+    // main_window_inside.cpp
+    void buildInsidePanels();
+    void connectInsidePanels();
+    bool recordsInside() const;
+    void showCapture(std::shared_ptr<const engine::Capture> capture, std::shared_ptr<const engine::Model> model,
+                     int promptTokens);
+    void requestLens(int firstPos, int nPos);
+    void setInsidePosition(int pos);
+    void followTokenInside(int tokenIndex);
+
     // main_window_compare.cpp
     void onCompareTokens(int lane, const TokenBatch& tokens);
     void onCompareLaneFinished(int lane, const LaneOutcome& outcome);
@@ -167,6 +188,15 @@ private:
     HistoryPanel* m_history = nullptr;
     PromptTokensPanel* m_promptTokens = nullptr;
     StatusPanel* m_status = nullptr;
+    AttentionPanel* m_attentionPanel = nullptr;
+    ShapesPanel* m_shapesPanel = nullptr;
+    LogitLensPanel* m_lensPanel = nullptr;
+    ResidualPanel* m_residualPanel = nullptr;
+    std::shared_ptr<const engine::Capture> m_capture;
+    std::shared_ptr<const engine::Model> m_captureModel;
+    QStringList m_captureLabels;
+    int m_capturePromptTokens = 0;
+    int m_insidePosition = -1;
     std::map<QString, QAction*> m_actions;
     std::vector<QDockWidget*> m_docks;
     QMenu* m_viewMenu = nullptr;

@@ -1,5 +1,6 @@
 // MainWindow: actions, menus, keyboard shortcuts, file dialogs, drag and drop.
 #include <QActionGroup>
+#include <QSettings>
 #include <QApplication>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -13,6 +14,7 @@
 
 #include "ui/compare_widget.h"
 #include "ui/engine_client.h"
+#include "ui/attention_panel.h"
 #include "ui/main_window.h"
 #include "ui/playground_widget.h"
 #include "ui/project_controller.h"
@@ -90,6 +92,14 @@ void MainWindow::buildActions() {
                                                ? viz::ColorMode::Entropy
                                                : viz::ColorMode::Probability);
             });
+    QAction* inside = makeAction("recordInside", tr("Record &Inside the Model"), QKeySequence(Qt::CTRL | Qt::Key_I),
+                                 tr("Record attention, shapes, activations and the residual stream of every run "
+                                    "(about 160 KB per token for SmolLM2)"));
+    inside->setCheckable(true);
+    inside->setChecked(QSettings().value(QStringLiteral("inside/record"), true).toBool());
+    connect(inside, &QAction::toggled, this, [](bool on) { QSettings().setValue(QStringLiteral("inside/record"), on); });
+    connect(makeAction("insideTabs", tr("&Attention"), QKeySequence(Qt::CTRL | Qt::Key_3), tr("Show the attention maps")),
+            &QAction::triggered, this, [this] { m_tabs->setCurrentWidget(m_attentionPanel); });
     connect(makeAction("resetLayout", tr("&Reset Layout"), {}, tr("Put every panel back in its place")),
             &QAction::triggered, this, [this] {
                 restoreState(m_defaultState);
@@ -140,6 +150,8 @@ void MainWindow::buildMenus() {
     m_viewMenu = menuBar()->addMenu(tr("&View"));
     m_viewMenu->addAction(action("playgroundTab"));
     m_viewMenu->addAction(action("compareTab"));
+    m_viewMenu->addAction(action("insideTabs"));
+    m_viewMenu->addAction(action("recordInside"));
     m_viewMenu->addSeparator();
     QMenu* panels = m_viewMenu->addMenu(tr("&Panels"));
     for (QDockWidget* d : m_docks) panels->addAction(d->toggleViewAction());

@@ -97,6 +97,7 @@ void MainWindow::runPrompt() {
     lane.request.prompt = prepared->tokens;
     lane.request.sampling = settings;
     lane.model = model->model;
+    lane.capture = recordsInside();
     RunStack* stack = m_playground->runStack();
     stack->clear();
     m_inspector->clear();
@@ -173,6 +174,7 @@ void MainWindow::branchAt(int runIndex, int step, int32_t alternative) {
     for (const auto& t : branch.record.tokens) lane.request.prompt.push_back(t.id);
     lane.request.sampling = branch.record.settings;
     lane.model = model->model;
+    lane.capture = recordsInside();
 
     supersedeRunning();
     const int card = stack->addRun(std::move(branch), model->model);
@@ -227,6 +229,7 @@ void MainWindow::finishPlaygroundRun(int card, const LaneOutcome& outcome) {
     }
     r.outputText = text;
     stack->finishRun(card);
+    if (outcome.capture) showCapture(outcome.capture, stack->modelOf(card), int(r.promptTokens.size()));
     if (run.mode == projects::PromptMode::Chat) {
         if (run.isBranch()) m_playground->replaceLastReply(QString::fromStdString(text));
         else m_playground->commitExchange(run.userText, QString::fromStdString(text));
@@ -257,6 +260,7 @@ void MainWindow::onTokenSelected(int runIndex, int tokenIndex) {
     m_inspectingPlayground = true;
     m_inspector->showToken(run.record.tokens[size_t(tokenIndex)], tokenIndex, stack->modelOf(runIndex));
     m_inspector->setBranchEnabled(model && !m_engine->isLoading() && !run.running);
+    followTokenInside(tokenIndex);
 }
 
 }  // namespace glassbox::ui

@@ -10,11 +10,22 @@ constexpr int kBarWidth = 120;
 constexpr int kGap = 6;
 
 QString lowLabel(ColorMode mode) {
+    if (mode == ColorMode::Attention) return QObject::tr("low");
     return mode == ColorMode::Probability ? QObject::tr("unlikely") : QObject::tr("confident");
 }
 
 QString highLabel(ColorMode mode) {
+    if (mode == ColorMode::Attention) return QObject::tr("high");
     return mode == ColorMode::Probability ? QObject::tr("likely") : QObject::tr("uncertain");
+}
+
+QColor rampColor(ColorMode mode, double x, bool dark) {
+    switch (mode) {
+    case ColorMode::Probability: return ProbabilityPalette::forProbability(x, dark);
+    case ColorMode::Entropy: return ProbabilityPalette::forEntropy(x, dark);
+    case ColorMode::Attention: return ProbabilityPalette::forWeight(x, dark);
+    }
+    return {};
 }
 
 }  // namespace
@@ -51,8 +62,7 @@ void ColorLegend::paintEvent(QPaintEvent*) {
     QLinearGradient g(bar.topLeft(), bar.topRight());
     for (int i = 0; i <= 10; ++i) {
         const double x = i / 10.0;
-        g.setColorAt(x, m_mode == ColorMode::Probability ? ProbabilityPalette::forProbability(x, dark)
-                                                         : ProbabilityPalette::forEntropy(x, dark));
+        g.setColorAt(x, rampColor(m_mode, x, dark));
     }
     p.setPen(Qt::NoPen);
     p.setBrush(g);

@@ -1,6 +1,7 @@
 // ColorLegend: a small gradient bar with its two ends named, showing what
 // token colours mean in the current mode ("unlikely … likely" for
-// probability, "confident … uncertain" for entropy).
+// probability, "confident … uncertain" for entropy, "low … high" for
+// attention weights).
 #pragma once
 
 #include <QWidget>

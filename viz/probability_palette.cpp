@@ -57,6 +57,20 @@ QColor ProbabilityPalette::forEntropy(double scaled, bool dark) {
     return soften(interpolate(stops, scaled), dark);
 }
 
+QColor ProbabilityPalette::forWeight(double scaled, bool dark) {
+    static const std::array<Stop, 5> light = {{{0.0, QColor(0xfb, 0xfb, 0xfd)},
+                                               {0.25, QColor(0xa9, 0xcc, 0xe6)},
+                                               {0.5, QColor(0x4a, 0x8f, 0xc9)},
+                                               {0.75, QColor(0x6a, 0x4c, 0xa8)},
+                                               {1.0, QColor(0x3a, 0x06, 0x6e)}}};
+    static const std::array<Stop, 5> darkStops = {{{0.0, QColor(0x1c, 0x1e, 0x24)},
+                                                   {0.25, QColor(0x2b, 0x3f, 0x7a)},
+                                                   {0.5, QColor(0x45, 0x86, 0xc4)},
+                                                   {0.75, QColor(0xe0, 0x8c, 0x3e)},
+                                                   {1.0, QColor(0xfd, 0xe7, 0x4c)}}};
+    return interpolate(dark ? darkStops : light, scaled);
+}
+
 QColor ProbabilityPalette::textOn(const QColor& background) {
     const double luma = 0.299 * background.redF() + 0.587 * background.greenF() + 0.114 * background.blueF();
     return luma > 0.55 ? QColor(20, 20, 20) : QColor(245, 245, 245);
@@ -91,6 +105,8 @@ double ProbabilityPalette::scaledEntropy(const engine::SampleResult& sample) {
 }
 
 QString ProbabilityPalette::legend(ColorMode mode) {
+    if (mode == ColorMode::Attention)
+        return QStringLiteral("Colour: attention weight (pale = little, dark/bright = much)");
     return mode == ColorMode::Probability
                ? QStringLiteral("Colour: probability of the chosen token (red = unlikely, green = likely)")
                : QStringLiteral("Colour: entropy of the step (pale = confident, violet = uncertain)");

@@ -10,8 +10,9 @@
 
 namespace glassbox::viz {
 
-// What a generated token's colour encodes.
-enum class ColorMode { Probability, Entropy };
+// What a colour encodes: a generated token's probability or its step's
+// entropy, or an attention weight in a heatmap.
+enum class ColorMode { Probability, Entropy, Attention };
 
 class ProbabilityPalette {
 public:
@@ -24,6 +25,11 @@ public:
     // Background for a step whose entropy, scaled to 0..1, is `scaled`:
     // pale blue for a confident step, deep violet for an uncertain one.
     static QColor forEntropy(double scaled, bool dark);
+    // Heatmap cell for an attention weight scaled to 0..1, starting near the
+    // view's background at 0: white → blue → deep violet on light themes,
+    // near-black → blue → orange → yellow on dark ones. Not softened, since
+    // cells carry no text.
+    static QColor forWeight(double scaled, bool dark);
     // Black or white, whichever reads better on `background`.
     static QColor textOn(const QColor& background);
 
