@@ -45,7 +45,7 @@ const char* opKindName(OpKind op) {
 
 std::string ShapeDesc::text() const {
     std::string s = "[";
-    for (int i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(dims[size_t(i)]);
+    for (int i = 0; i < rank; ++i) s += std::string(i ? ", " : "") + std::to_string(dims[size_t(i)]);
     s += "] ";
     s += tokenIds ? std::string_view("I32") : tensorTypeName(type);
     return s;

@@ -30,7 +30,7 @@ void key(std::string& out, const char* k) {
 
 void shapeJson(std::string& out, const ShapeDesc& s) {
     out += "{\"dims\":[";
-    for (int i = 0; i < s.rank; ++i) out += (i ? "," : "") + std::to_string(s.dims[size_t(i)]);
+    for (int i = 0; i < s.rank; ++i) out += std::string(i ? "," : "") + std::to_string(s.dims[size_t(i)]);
     out += "],";
     key(out, "dtype");
     appendJsonString(out, s.tokenIds ? std::string_view("I32") : tensorTypeName(s.type));
@@ -50,7 +50,7 @@ void statsJson(std::string& out, const ActivationStats& s) {
     num(out, s.l2);
     out += ",\"top_dims\":[";
     for (int k = 0; k < kTopDims && s.topDim[size_t(k)] >= 0; ++k) {
-        out += (k ? ",[" : "[") + std::to_string(s.topDim[size_t(k)]) + ",";
+        out += std::string(k ? ",[" : "[") + std::to_string(s.topDim[size_t(k)]) + ",";
         num(out, s.topValue[size_t(k)]);
         out += "]";
     }
@@ -66,7 +66,7 @@ void passesJson(std::string& out, const Capture& c) {
         out += "{\"start\":" + std::to_string(p.startPos) + ",\"tokens\":" + std::to_string(p.nTokens) + ",\"ops\":[";
         for (size_t i = 0; i < p.ops.size(); ++i) {
             const OpRecord& op = p.ops[i];
-            out += (i ? ",{" : "{") + std::string("\"layer\":") + std::to_string(op.layer) + ",";
+            out += std::string(i ? ",{" : "{") + std::string("\"layer\":") + std::to_string(op.layer) + ",";
             key(out, "op");
             appendJsonString(out, opKindName(op.op));
             out += ",\"input\":";
@@ -91,7 +91,7 @@ void weightsJson(std::string& out, const Capture& c) {
         key(out, "type");
         appendJsonString(out, tensorTypeName(w.type));
         out += ",\"shape\":[";
-        for (size_t d = 0; d < w.shape.size(); ++d) out += (d ? "," : "") + std::to_string(w.shape[d]);
+        for (size_t d = 0; d < w.shape.size(); ++d) out += std::string(d ? "," : "") + std::to_string(w.shape[d]);
         out += "],\"bytes\":" + std::to_string(w.bytes) + "}";
     }
     out += "]";
@@ -153,7 +153,7 @@ std::string captureToJson(const Capture& c, const std::vector<std::string>& toke
     appendJsonString(out, c.limitMessage());
     out += ",\"tokens\":[";
     for (int i = 0; i < c.positions(); ++i) {
-        out += (i ? ",{" : "{") + std::string("\"id\":") + std::to_string(c.tokens()[size_t(i)]) + ",";
+        out += std::string(i ? ",{" : "{") + std::string("\"id\":") + std::to_string(c.tokens()[size_t(i)]) + ",";
         key(out, "text");
         appendJsonString(out, size_t(i) < tokenTexts.size() ? tokenTexts[size_t(i)] : std::string());
         out += "}";
@@ -174,7 +174,7 @@ std::string logitLensToJson(const LogitLens& lens, const std::vector<std::string
                       std::to_string(lens.firstPos) + ",\"positions\":" + std::to_string(lens.nPos) +
                       ",\"points\":" + std::to_string(lens.nPoints) + ",\"top_k\":" + std::to_string(lens.topK) +
                       ",\"target\":[";
-    for (int i = 0; i < lens.nPos; ++i) out += (i ? "," : "") + std::to_string(lens.target[size_t(i)]);
+    for (int i = 0; i < lens.nPos; ++i) out += std::string(i ? "," : "") + std::to_string(lens.target[size_t(i)]);
     out += "],\"cells\":[";  // [point][position]
     for (int p = 0; p < lens.nPoints; ++p) {
         out += p ? ",[" : "[";
@@ -182,7 +182,7 @@ std::string logitLensToJson(const LogitLens& lens, const std::vector<std::string
             const LensCell& cell = lens.cell(p, lens.firstPos + i);
             out += i ? ",{\"top\":[" : "{\"top\":[";
             for (size_t k = 0; k < cell.topIds.size(); ++k) {
-                out += (k ? ",[" : "[") + std::to_string(cell.topIds[k]) + ",";
+                out += std::string(k ? ",[" : "[") + std::to_string(cell.topIds[k]) + ",";
                 appendJsonString(out, text(cell.topIds[k]));
                 out += ",";
                 num(out, cell.topProbs[k]);

@@ -571,7 +571,7 @@ std::string GgufValue::toDisplayString(size_t maxItems) const {
     const uint64_t shown = std::min<uint64_t>(m_count, maxItems);
     for (uint64_t k = 0; k < shown; ++k) {
         const auto item = arrayItem(k);
-        out += (k ? ", " : "") + (item ? item->toDisplayString(maxItems) : std::string("?"));
+        out += std::string(k ? ", " : "") + (item ? item->toDisplayString(maxItems) : std::string("?"));
     }
     if (shown < m_count) return out + (shown ? ", ...] (" : "...] (") + std::to_string(m_count) + " items)";
     return out + "]";

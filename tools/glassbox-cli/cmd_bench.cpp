@@ -57,7 +57,7 @@ engine::Result<BenchFigures> measure(engine::Session& s, const std::vector<int32
 
 std::string jsonList(const std::vector<double>& v) {
     std::string s = "[";
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+    for (size_t i = 0; i < v.size(); ++i) s += std::string(i ? ", " : "") + std::to_string(v[i]);
     return s + "]";
 }
 

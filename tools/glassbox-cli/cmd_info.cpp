@@ -43,7 +43,7 @@ int runInfo(const std::vector<std::string>& argv) {
                     "shape", "bytes");
         for (const auto& t : model->tensorTable()) {
             std::string shape = "[";
-            for (size_t i = 0; i < t.shape.size(); ++i) shape += (i ? ", " : "") + std::to_string(t.shape[i]);
+            for (size_t i = 0; i < t.shape.size(); ++i) shape += std::string(i ? ", " : "") + std::to_string(t.shape[i]);
             shape += "]";
             std::printf("  %-34s %-8s %-22s %12llu\n", t.name.c_str(), t.type.c_str(), shape.c_str(),
                         static_cast<unsigned long long>(t.bytes));

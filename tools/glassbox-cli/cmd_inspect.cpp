@@ -30,7 +30,7 @@ engine::Result<std::vector<int32_t>> promptIds(const CliArgs& args, const engine
 
 std::string idsJson(const std::vector<int32_t>& ids) {
     std::string s = "[";
-    for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+    for (size_t i = 0; i < ids.size(); ++i) s += std::string(i ? "," : "") + std::to_string(ids[i]);
     return s + "]\n";
 }
 
