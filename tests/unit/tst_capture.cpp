@@ -6,6 +6,8 @@
 #include <cmath>
 
 #include "engine/capture.h"
+#include "engine/capture_export.h"
+#include "engine/json.h"
 #include "engine/generator.h"
 #include "engine/logit_lens.h"
 #include "engine/model.h"
@@ -147,6 +149,31 @@ private slots:
         QCOMPARE(cap.bytesPerPosition(), expected);
         Capture none(*m_model, CaptureOptions{}, KvCacheType::F16);
         QCOMPARE(none.bytesPerPosition(), uint64_t(4));
+    }
+
+    void exportsParseBack() {
+        auto s = session();
+        auto cap = std::make_shared<Capture>(*m_model, CaptureOptions::all(), KvCacheType::F16);
+        s->attachCapture(cap);
+        QVERIFY(s->evaluate(tokens(11)).ok());
+        auto json = engine::parseJson(engine::captureToJson(*cap, {"a", "\"quoted\"\n"}));
+        QVERIFY2(json.ok(), json ? "" : json.error().toString().c_str());
+        QCOMPARE(json->find("positions")->asInt().value_or(-1), int64_t(11));
+        QCOMPARE(json->find("tokens")->items().size(), size_t(11));
+        QCOMPARE(json->find("passes")->items().size(), cap->passes().size());
+        QCOMPARE(json->find("layers")->items().size(), size_t(3));
+        const auto* firstOp = json->find("passes")->at(0)->find("ops")->at(0);
+        QCOMPARE(firstOp->find("op")->asString().value_or(""), std::string_view("embedding"));
+        auto lens = engine::computeLogitLens(*s, *cap, 0, 11, 3);
+        QVERIFY(lens.ok());
+        auto lensJson = engine::parseJson(engine::logitLensToJson(*lens, {}));
+        QVERIFY(lensJson.ok());
+        QCOMPARE(lensJson->find("cells")->items().size(), size_t(4));  // embeddings + 3 layers
+        const std::string dir = testing::makeTempDir("capture-export");
+        QVERIFY(engine::writeAttentionNpy(*cap, 1, true, dir + "/a.npy").ok());
+        QVERIFY(engine::writeResidualNpy(*cap, dir + "/r.npy").ok());
+        QVERIFY(!engine::writeAttentionNpy(*cap, 3, true, dir + "/bad.npy").ok());
+        QVERIFY(!engine::writeTextFile("/nonexistent-dir/x.json", "{}").ok());
     }
 
     void lensRejectsBadArguments() {
