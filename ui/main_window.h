@@ -31,6 +31,7 @@ class QTabWidget;
 namespace glassbox::ui {
 
 class AttentionPanel;
+class BudgetPanel;
 class CompareWidget;
 class LogitLensPanel;
 class ResidualPanel;
@@ -89,6 +90,7 @@ public:
     ShapesPanel* shapesPanel() const { return m_shapesPanel; }
     LogitLensPanel* logitLensPanel() const { return m_lensPanel; }
     ResidualPanel* residualPanel() const { return m_residualPanel; }
+    BudgetPanel* budgetPanel() const { return m_budgetPanel; }
     // What the latest playground run recorded inside the model (may be null).
     std::shared_ptr<const engine::Capture> currentCapture() const { return m_capture; }
     int insidePosition() const { return m_insidePosition; }
@@ -192,6 +194,7 @@ private:
     ShapesPanel* m_shapesPanel = nullptr;
     LogitLensPanel* m_lensPanel = nullptr;
     ResidualPanel* m_residualPanel = nullptr;
+    BudgetPanel* m_budgetPanel = nullptr;
     std::shared_ptr<const engine::Capture> m_capture;
     std::shared_ptr<const engine::Model> m_captureModel;
     QStringList m_captureLabels;

@@ -5,6 +5,7 @@
 #include "engine/tokenizer.h"
 #include "ui/compare_widget.h"
 #include "ui/engine_client.h"
+#include "ui/budget_panel.h"
 #include "ui/main_window.h"
 #include "ui/playground_widget.h"
 #include "ui/prompt_tokens_panel.h"
@@ -51,6 +52,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
     m_status->setLoading(false);
     m_status->setModel(model);
     m_playground->setModel(model);
+    m_budgetPanel->setModel(info.model);
     m_recentModels->add(info.path);
     statusBar()->showMessage(tr("Loaded %1 (%2, %3) in %4 s")
                                  .arg(info.name, info.architecture, info.weightType)

@@ -9,6 +9,7 @@
 #include "engine/capture.h"
 #include "tests/ui/ui_test_support.h"
 #include "ui/attention_panel.h"
+#include "ui/budget_panel.h"
 #include "ui/logit_lens_panel.h"
 #include "ui/residual_panel.h"
 #include "ui/shapes_panel.h"
@@ -31,6 +32,13 @@ private slots:
         QVERIFY(uitest::waitForModel(*m_window));
     }
     void cleanupTestCase() { delete m_window; }
+
+    void memoryTabPlansTheLoadedModel() {
+        BudgetPanel* budget = m_window->budgetPanel();
+        QVERIFY(uitest::waitInEventLoop([&] { return budget->hasPlan() && !budget->isBusy(); }, 10000));
+        QCOMPARE(budget->source(), BudgetPanel::Source::LoadedModel);
+        QCOMPARE(budget->plan().kvBytesPerToken, uint64_t(2 * 30 * 3 * 64 * 2));
+    }
 
     void runReachesEveryPanel() {
         QVERIFY(m_window->action(QStringLiteral("recordInside"))->isChecked());
