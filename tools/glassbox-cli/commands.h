@@ -15,5 +15,8 @@ int runPerplexity(const std::vector<std::string>& args);
 int runBench(const std::vector<std::string>& args);
 int runInspect(const std::vector<std::string>& args);
 int runPlan(const std::vector<std::string>& args);
+int runQuantError(const std::vector<std::string>& args);
+int runRequantize(const std::vector<std::string>& args);
+int runKld(const std::vector<std::string>& args);
 
 }  // namespace glassbox::cli

@@ -23,7 +23,12 @@ void printUsage() {
                  "                                            record attention, shapes, activations (and the lens)\n"
                  "  plan        (-m MODEL | --config config.json [--weight-type Q4_0]) [-c CTX] [--sequences N]\n"
                  "              [--kv-type f16] [--ubatch 256] [-t N] [--budget 8GB] [--margin 0.1] [--json]\n"
-                 "                                            will it fit: weights, KV cache, scratch, largest context\n");
+                 "                                            will it fit: weights, KV cache, scratch, largest context\n"
+                 "  quant-error -m MODEL [--reference REF.gguf] [--types q8_0,q4_k,...] [-t N] [--json] [--tensor NAME]\n"
+                 "                                            error of each quantization type on every weight matrix\n"
+                 "  requantize  -m MODEL --type q4_0 -o OUT.gguf [-t N]  write the model re-quantized to another type\n"
+                 "  kld         -m QUANT --reference REF (-f TEXT | -p PROMPT) [-c 512] [--json] [--per-token OUT.npy]\n"
+                 "                                            KL divergence, same top-1 and ΔPPL against a reference model\n");
 }
 
 }  // namespace
@@ -44,6 +49,9 @@ int main(int argc, char** argv) {
     if (command == "bench") return runBench(args);
     if (command == "inspect") return runInspect(args);
     if (command == "plan") return runPlan(args);
+    if (command == "quant-error") return runQuantError(args);
+    if (command == "requantize") return runRequantize(args);
+    if (command == "kld") return runKld(args);
     std::fprintf(stderr, "error: unknown command '%s'\n\n", command.c_str());
     printUsage();
     return 2;
