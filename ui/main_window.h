@@ -32,6 +32,7 @@ namespace glassbox::ui {
 
 class AttentionPanel;
 class BudgetPanel;
+class QuantLabPanel;
 class CompareWidget;
 class LogitLensPanel;
 class ResidualPanel;
@@ -91,6 +92,7 @@ public:
     LogitLensPanel* logitLensPanel() const { return m_lensPanel; }
     ResidualPanel* residualPanel() const { return m_residualPanel; }
     BudgetPanel* budgetPanel() const { return m_budgetPanel; }
+    QuantLabPanel* quantLabPanel() const { return m_quantLabPanel; }
     // What the latest playground run recorded inside the model (may be null).
     std::shared_ptr<const engine::Capture> currentCapture() const { return m_capture; }
     int insidePosition() const { return m_insidePosition; }
@@ -195,6 +197,7 @@ private:
     LogitLensPanel* m_lensPanel = nullptr;
     ResidualPanel* m_residualPanel = nullptr;
     BudgetPanel* m_budgetPanel = nullptr;
+    QuantLabPanel* m_quantLabPanel = nullptr;
     std::shared_ptr<const engine::Capture> m_capture;
     std::shared_ptr<const engine::Model> m_captureModel;
     QStringList m_captureLabels;

@@ -1,5 +1,5 @@
 // MainWindow, inside the model: the Attention, Shapes, Logit Lens and
-// Residual Stream tabs, and the Memory (budget planner) tab. Every playground run records a capture (unless
+// Residual Stream tabs, and the Memory (budget planner) and Quantization tabs. Every playground run records a capture (unless
 // "Record Inside the Model" is off); when the run ends its snapshot goes to
 // all four panels, and the selected token moves their selection. The logit
 // lens is computed on the engine thread for a window of positions.
@@ -10,6 +10,7 @@
 #include "engine/tokenizer.h"
 #include "ui/attention_panel.h"
 #include "ui/budget_panel.h"
+#include "ui/quant_lab_panel.h"
 #include "ui/engine_client.h"
 #include "ui/logit_lens_panel.h"
 #include "ui/main_window.h"
@@ -42,6 +43,8 @@ void MainWindow::buildInsidePanels() {
     m_tabs->addTab(m_residualPanel, tr("Residual Stream"));
     m_budgetPanel = new BudgetPanel;
     m_tabs->addTab(m_budgetPanel, tr("Memory"));
+    m_quantLabPanel = new QuantLabPanel;
+    m_tabs->addTab(m_quantLabPanel, tr("Quantization"));
     for (QWidget* panel : std::initializer_list<QWidget*>{m_attentionPanel, m_shapesPanel, m_lensPanel, m_residualPanel})
         panel->setEnabled(false);
 }

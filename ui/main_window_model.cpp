@@ -6,6 +6,7 @@
 #include "ui/compare_widget.h"
 #include "ui/engine_client.h"
 #include "ui/budget_panel.h"
+#include "ui/quant_lab_panel.h"
 #include "ui/main_window.h"
 #include "ui/playground_widget.h"
 #include "ui/prompt_tokens_panel.h"
@@ -53,6 +54,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
     m_status->setModel(model);
     m_playground->setModel(model);
     m_budgetPanel->setModel(info.model);
+    m_quantLabPanel->setModel(info.model);
     m_recentModels->add(info.path);
     statusBar()->showMessage(tr("Loaded %1 (%2, %3) in %4 s")
                                  .arg(info.name, info.architecture, info.weightType)

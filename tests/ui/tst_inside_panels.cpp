@@ -10,6 +10,7 @@
 #include "tests/ui/ui_test_support.h"
 #include "ui/attention_panel.h"
 #include "ui/budget_panel.h"
+#include "ui/quant_lab_panel.h"
 #include "ui/logit_lens_panel.h"
 #include "ui/residual_panel.h"
 #include "ui/shapes_panel.h"
@@ -38,6 +39,12 @@ private slots:
         QVERIFY(uitest::waitInEventLoop([&] { return budget->hasPlan() && !budget->isBusy(); }, 10000));
         QCOMPARE(budget->source(), BudgetPanel::Source::LoadedModel);
         QCOMPARE(budget->plan().kvBytesPerToken, uint64_t(2 * 30 * 3 * 64 * 2));
+    }
+
+    void quantizationTabHasTheModel() {
+        QuantLabPanel* lab = m_window->quantLabPanel();
+        QVERIFY(lab->referenceText().contains(QStringLiteral("this model")));
+        QVERIFY(!lab->isBusy());
     }
 
     void runReachesEveryPanel() {
