@@ -32,6 +32,7 @@ namespace glassbox::ui {
 
 class AttentionPanel;
 class BudgetPanel;
+class PromptDriftView;
 class QuantLabPanel;
 class CompareWidget;
 class LogitLensPanel;
@@ -93,6 +94,7 @@ public:
     ResidualPanel* residualPanel() const { return m_residualPanel; }
     BudgetPanel* budgetPanel() const { return m_budgetPanel; }
     QuantLabPanel* quantLabPanel() const { return m_quantLabPanel; }
+    PromptDriftView* promptDriftView() const { return m_promptDrift; }
     // What the latest playground run recorded inside the model (may be null).
     std::shared_ptr<const engine::Capture> currentCapture() const { return m_capture; }
     int insidePosition() const { return m_insidePosition; }
@@ -154,6 +156,7 @@ private:
     void buildInsidePanels();
     void connectInsidePanels();
     bool recordsInside() const;
+    void updatePromptDriftModels();
     void showCapture(std::shared_ptr<const engine::Capture> capture, std::shared_ptr<const engine::Model> model,
                      int promptTokens);
     void requestLens(int firstPos, int nPos);
@@ -198,6 +201,7 @@ private:
     ResidualPanel* m_residualPanel = nullptr;
     BudgetPanel* m_budgetPanel = nullptr;
     QuantLabPanel* m_quantLabPanel = nullptr;
+    PromptDriftView* m_promptDrift = nullptr;
     std::shared_ptr<const engine::Capture> m_capture;
     std::shared_ptr<const engine::Model> m_captureModel;
     QStringList m_captureLabels;

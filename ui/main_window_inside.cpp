@@ -10,6 +10,7 @@
 #include "engine/tokenizer.h"
 #include "ui/attention_panel.h"
 #include "ui/budget_panel.h"
+#include "ui/prompt_drift_view.h"
 #include "ui/quant_lab_panel.h"
 #include "ui/engine_client.h"
 #include "ui/logit_lens_panel.h"
@@ -44,7 +45,14 @@ void MainWindow::buildInsidePanels() {
     m_budgetPanel = new BudgetPanel;
     m_tabs->addTab(m_budgetPanel, tr("Memory"));
     m_quantLabPanel = new QuantLabPanel;
-    m_tabs->addTab(m_quantLabPanel, tr("Quantization"));
+    m_promptDrift = new PromptDriftView;
+    auto* quant = new QTabWidget;
+    quant->setDocumentMode(true);
+    quant->addTab(m_quantLabPanel, tr("Every tensor"));
+    quant->addTab(m_promptDrift, tr("On your prompt"));
+    m_tabs->addTab(quant, tr("Quantization"));
+    // The prompt view compares the loaded model with the lab's reference.
+    connect(m_quantLabPanel, &QuantLabPanel::jobFinished, this, [this] { updatePromptDriftModels(); });
     for (QWidget* panel : std::initializer_list<QWidget*>{m_attentionPanel, m_shapesPanel, m_lensPanel, m_residualPanel})
         panel->setEnabled(false);
 }
@@ -68,6 +76,11 @@ void MainWindow::connectInsidePanels() {
         m_lensPanel->setComputing(false, 0.0f);
         if (!cancelled) showMessage(MessageBanner::Level::Warning, tr("Logit lens: %1").arg(message));
     });
+}
+
+void MainWindow::updatePromptDriftModels() {
+    const ModelInfo* model = m_engine->model();
+    m_promptDrift->setModels(m_quantLabPanel->referenceModel(), model ? model->model : nullptr);
 }
 
 bool MainWindow::recordsInside() const {

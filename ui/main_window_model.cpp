@@ -55,6 +55,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
     m_playground->setModel(model);
     m_budgetPanel->setModel(info.model);
     m_quantLabPanel->setModel(info.model);
+    updatePromptDriftModels();
     m_recentModels->add(info.path);
     statusBar()->showMessage(tr("Loaded %1 (%2, %3) in %4 s")
                                  .arg(info.name, info.architecture, info.weightType)

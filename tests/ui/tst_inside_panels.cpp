@@ -3,6 +3,7 @@
 // generated token moves their selection to the step that produced it, the
 // logit lens is computed on the engine thread (with the last point equal to
 // the model's own top token), and switching recording off records nothing.
+#include <QFileInfo>
 #include <QTabWidget>
 #include <QtTest>
 
@@ -10,6 +11,7 @@
 #include "tests/ui/ui_test_support.h"
 #include "ui/attention_panel.h"
 #include "ui/budget_panel.h"
+#include "ui/prompt_drift_view.h"
 #include "ui/quant_lab_panel.h"
 #include "ui/logit_lens_panel.h"
 #include "ui/residual_panel.h"
@@ -45,6 +47,14 @@ private slots:
         QuantLabPanel* lab = m_window->quantLabPanel();
         QVERIFY(lab->referenceText().contains(QStringLiteral("this model")));
         QVERIFY(!lab->isBusy());
+        // No reference yet: the prompt comparison says what it needs.
+        QVERIFY(!m_window->promptDriftView()->compareButton()->isEnabled());
+        // The F16 variant exists where scripts/make_variants.py has been run.
+        const QString f16 = QFileInfo(uitest::modelPath()).dir().filePath(QStringLiteral("SmolLM2-135M-Instruct.F16.gguf"));
+        if (!QFile::exists(f16)) return;
+        lab->loadReference(f16);
+        QVERIFY(uitest::waitInEventLoop([&] { return lab->referenceModel() && !lab->isBusy(); }, 30000));
+        QVERIFY(uitest::waitInEventLoop([&] { return m_window->promptDriftView()->compareButton()->isEnabled(); }, 2000));
     }
 
     void runReachesEveryPanel() {
