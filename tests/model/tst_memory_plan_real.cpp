@@ -14,29 +14,14 @@
 #include "engine/session.h"
 #include "support/test_paths.h"
 
-// AddressSanitizer replaces malloc, so glibc's counters see nothing there.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GLASSBOX_UNDER_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define GLASSBOX_UNDER_ASAN 1
-#endif
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)) && !defined(GLASSBOX_UNDER_ASAN)
-#include <malloc.h>
-#define GLASSBOX_HAVE_MALLINFO2 1
-#endif
+#include "support/heap_usage.h"
 
 using namespace glassbox;
 
 namespace {
 
-#ifdef GLASSBOX_HAVE_MALLINFO2
-uint64_t heapInUse() {
-    const struct mallinfo2 mi = mallinfo2();
-    return uint64_t(mi.uordblks) + uint64_t(mi.hblkhd);
-}
+#ifdef GLASSBOX_HAVE_HEAP_USAGE
+using testing::heapInUse;
 #endif
 
 }  // namespace
@@ -94,7 +79,7 @@ private slots:
     }
 
     void plannerMatchesSessionAllocations() {
-#ifndef GLASSBOX_HAVE_MALLINFO2
+#ifndef GLASSBOX_HAVE_HEAP_USAGE
         QSKIP("needs glibc mallinfo2() (not available under AddressSanitizer)");
 #else
         QFETCH(int, ctx);

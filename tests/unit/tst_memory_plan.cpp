@@ -16,19 +16,7 @@
 #include "support/synthetic_model.h"
 #include "support/test_paths.h"
 
-// AddressSanitizer replaces malloc, so glibc's counters see nothing there.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GLASSBOX_UNDER_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define GLASSBOX_UNDER_ASAN 1
-#endif
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)) && !defined(GLASSBOX_UNDER_ASAN)
-#include <malloc.h>
-#define GLASSBOX_HAVE_MALLINFO2 1
-#endif
+#include "support/heap_usage.h"
 
 using namespace glassbox;
 using engine::TensorType;
@@ -58,11 +46,8 @@ std::string llama2With(const std::string& key, const std::string& value) {
     return s;
 }
 
-#ifdef GLASSBOX_HAVE_MALLINFO2
-uint64_t heapInUse() {
-    const struct mallinfo2 mi = mallinfo2();
-    return uint64_t(mi.uordblks) + uint64_t(mi.hblkhd);
-}
+#ifdef GLASSBOX_HAVE_HEAP_USAGE
+using testing::heapInUse;
 #endif
 
 }  // namespace
@@ -326,7 +311,7 @@ private slots:
 // Predicted KV + scratch + logits for N sessions against the heap growth
 // their creation and a first full micro-batch really cause.
 void TestMemoryPlan::plannerMatchesSessionAllocations() {
-#ifndef GLASSBOX_HAVE_MALLINFO2
+#ifndef GLASSBOX_HAVE_HEAP_USAGE
     QSKIP("needs glibc mallinfo2() (not available under AddressSanitizer)");
 #else
     struct Shape {
