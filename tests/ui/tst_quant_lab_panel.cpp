@@ -53,6 +53,7 @@ private slots:
     void cancelledRequantizeLeavesNoFile();
     void requantizeWritesLoadableModel();
     void loadsReferenceModel();
+    void badReferenceIsReportedAndKeepsTheReport();
 
 private:
     bool waitIdle(int ms) {
@@ -334,6 +335,29 @@ void TestQuantLabPanel::loadsReferenceModel() {
     m_panel->loadReference(QString());
     QVERIFY(!m_panel->referenceModel());
     QCOMPARE(m_panel->referenceText(), QStringLiteral("reference: F32 dequantized from this model"));
+}
+
+// A damaged reference file: the engine's typed error in the panel, no
+// reference taken, and the report on screen untouched.
+void TestQuantLabPanel::badReferenceIsReportedAndKeepsTheReport() {
+    m_panel->setCheckedTypes({TensorType::Q8_0});
+    m_panel->setTensorFilter({"blk.0.attn_q.weight"});
+    QVERIFY(m_panel->analyse());
+    QVERIFY(waitIdle(60000));
+    QVERIFY(m_panel->hasReport());
+    const double rmse = m_panel->report().tensors.at(0).stats.at(0).rmse;
+    const QString bad = QDir(QString::fromStdString(testing::makeTempDir("quant-lab-bad"))).filePath("bad.gguf");
+    {
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QByteArray("GGUF\x03\x00\x00\x00", 8) + QByteArray(40, '\xff'));
+    }
+    m_panel->loadReference(bad);
+    QVERIFY(waitIdle(10000));
+    QVERIFY(!m_panel->lastError().isEmpty());
+    QVERIFY(!m_panel->referenceModel());
+    QVERIFY(m_panel->hasReport());
+    QCOMPARE(m_panel->report().tensors.at(0).stats.at(0).rmse, rmse);
 }
 
 QTEST_MAIN(TestQuantLabPanel)
