@@ -10,6 +10,7 @@
 #include <span>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "engine/result.h"
 #include "engine/tensor_types.h"
@@ -21,12 +22,23 @@ class Capture;
 
 enum class KvCacheType { F32, F16 };
 
+// Where the layers run. Auto: the GPU when a usable one is present (the
+// environment variable GLASSBOX_DEVICE=cpu|gpu overrides Auto only), else
+// the CPU. GpuLayers: the first `gpuLayers` layers on the GPU, the rest,
+// the final norm and the output head on the CPU.
+enum class Placement { Auto, Cpu, Gpu, GpuLayers };
+
 struct BackendOptions {
     int contextSize = 0;    // 0: min(training context, 4096)
     int threads = 0;        // 0: all hardware threads
     int microBatch = 256;   // tokens per prefill step (cancellation point)
     KvCacheType kvType = KvCacheType::F16;
+    Placement placement = Placement::Auto;
+    int gpuLayers = 0;      // layers on the GPU with Placement::GpuLayers
+    int gpuDevice = 0;      // CUDA device ordinal
 };
+
+const char* placementName(Placement p);  // "auto", "cpu", "gpu", "gpu-layers"
 
 // Bytes a backend holds, by category (reported to the planner and overlays).
 struct BackendMemory {
@@ -36,6 +48,35 @@ struct BackendMemory {
 };
 
 enum class LogitsMode { LastOnly, All };
+
+// Time spent in one kind of op during the last forward() call, summed over
+// layers ("rmsnorm", "matvec", "attention", ...). Device backends time ops
+// with device events, the CPU backend with the host clock.
+struct OpTiming {
+    std::string op;
+    double ms = 0.0;
+    int calls = 0;
+};
+
+// The last forward() call, when profiling is on.
+struct StepProfile {
+    int tokens = 0;          // tokens in that call (1 for a decode step)
+    double totalMs = 0.0;    // wall time of the call
+    bool deviceTimed = false;
+    std::vector<OpTiming> ops;
+};
+
+// What a backend runs on and how its layers are placed.
+struct DeviceInfo {
+    std::string kind = "CPU";   // "CPU" or "CUDA"
+    std::string name;           // e.g. "NVIDIA H100 80GB HBM3" or the CPU model
+    uint64_t totalBytes = 0;    // device memory (RAM for the CPU)
+    uint64_t freeBytes = 0;
+    int gpuLayers = 0;          // layers resident on the GPU
+    int totalLayers = 0;
+    BackendMemory deviceMemory; // bytes held on the GPU, by category
+    std::string note;           // why this placement was chosen (fallbacks)
+};
 
 class Backend {
 public:
@@ -63,11 +104,25 @@ public:
     // Errors: InvalidArgument (sizes), Cancelled.
     virtual Status logitsFromHidden(std::span<const float> hidden, int rows, std::span<float> logits,
                                     std::stop_token stop) = 0;
+
+    // Per-op timing of each forward() call (off by default; costs a clock
+    // read per op on the CPU, an event pair per op on a GPU).
+    virtual void setProfiling(bool on) = 0;
+    virtual StepProfile lastStepProfile() const = 0;
+    virtual DeviceInfo deviceInfo() const = 0;
 };
 
 // Errors: OutOfMemory when the KV cache or scratch cannot be allocated,
 // InvalidArgument for a bad option.
 Result<std::unique_ptr<Backend>> createCpuBackend(std::shared_ptr<const Model> model,
                                                   const BackendOptions& options);
+
+// The CUDA backend (Placement::Gpu or GpuLayers; see engine/backend_factory.h
+// for the fallback policy). Errors: Device (no usable GPU, driver too old,
+// built without CUDA, a CUDA or cuBLAS failure), OutOfMemory (device or
+// pinned memory, naming the category and bytes), Unsupported (a weight type
+// the CUDA kernels lack), InvalidArgument.
+Result<std::unique_ptr<Backend>> createCudaBackend(std::shared_ptr<const Model> model,
+                                                   const BackendOptions& options);
 
 }  // namespace glassbox::engine

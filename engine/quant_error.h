@@ -42,6 +42,9 @@ bool isRequantizableType(TensorType type);
 // for: `target` when its block size divides the width, else llama.cpp's
 // fallback (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0), else F16.
 TensorType quantFallbackType(TensorType target, int64_t rowWidth);
+// llama.cpp's general.file_type (llama_ftype) for a file whose weights are
+// mostly `type` (the K-quants map to their "_S" variants; 0 for others).
+uint32_t llamaFileType(TensorType type);
 
 // One large error: its position (row = index along ne[1], col = along ne[0]).
 struct QuantOutlier {

@@ -24,25 +24,6 @@ namespace {
 
 constexpr int64_t kChunkElements = int64_t(1) << 17;
 
-// llama.cpp's llama_ftype for a file whose weights are mostly `type`
-// (the K-quants map to their "_S" variants).
-uint32_t llamaFileType(TensorType type) {
-    switch (type) {
-    case TensorType::F32: return 0;
-    case TensorType::F16: return 1;
-    case TensorType::Q4_0: return 2;
-    case TensorType::Q4_1: return 3;
-    case TensorType::Q8_0: return 7;
-    case TensorType::Q5_0: return 8;
-    case TensorType::Q5_1: return 9;
-    case TensorType::Q4_K: return 14;
-    case TensorType::Q5_K: return 16;
-    case TensorType::Q6_K: return 18;
-    case TensorType::BF16: return 32;
-    default: return 0;
-    }
-}
-
 // State shared by the fill callbacks of one requantizeModel call.
 struct Conversion {
     kernels::ThreadPool* pool = nullptr;
@@ -105,6 +86,23 @@ Status addTensor(GgufWriter& w, const GgufFile& gguf, const GgufTensorInfo& info
 }
 
 }  // namespace
+
+uint32_t llamaFileType(TensorType type) {
+    switch (type) {
+    case TensorType::F32: return 0;
+    case TensorType::F16: return 1;
+    case TensorType::Q4_0: return 2;
+    case TensorType::Q4_1: return 3;
+    case TensorType::Q8_0: return 7;
+    case TensorType::Q5_0: return 8;
+    case TensorType::Q5_1: return 9;
+    case TensorType::Q4_K: return 14;
+    case TensorType::Q5_K: return 16;
+    case TensorType::Q6_K: return 18;
+    case TensorType::BF16: return 32;
+    default: return 0;
+    }
+}
 
 std::span<const TensorType> quantLabTypes() {
     static constexpr TensorType kTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0,

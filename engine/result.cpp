@@ -15,6 +15,7 @@ const char* errorCodeName(ErrorCode code) {
         case ErrorCode::Cancelled: return "Cancelled";
         case ErrorCode::NotFound: return "NotFound";
         case ErrorCode::ContextFull: return "ContextFull";
+        case ErrorCode::Device: return "Device";
     }
     return "Unknown";
 }

@@ -21,6 +21,7 @@ enum class ErrorCode {
     Cancelled,        // a stop_token was triggered
     NotFound,         // a named key / tensor / token is absent
     ContextFull,      // the KV cache has no room left
+    Device,           // a GPU, driver or device library failed or is absent
 };
 
 const char* errorCodeName(ErrorCode code);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "engine/backend_factory.h"
 #include "engine/model.h"
 
 namespace glassbox::engine {
@@ -11,7 +12,10 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
     if (!model) return makeError(ErrorCode::InvalidArgument, "no model");
     std::unique_ptr<Session> s(new Session());
     s->m_model = model;
-    GB_ASSIGN_OR_RETURN(s->m_backend, createCpuBackend(model, options));
+    GB_ASSIGN_OR_RETURN(BackendChoice choice, createBackend(model, options));
+    s->m_backend = std::move(choice.backend);
+    s->m_placement = choice.placement;
+    s->m_placementNotes = std::move(choice.notes);
     s->m_lastLogits.assign(size_t(model->config().nVocab), 0.0f);
     return s;
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <stop_token>
+#include <string>
 #include <vector>
 
 #include "engine/backend.h"
@@ -19,7 +20,9 @@ class Model;
 
 class Session {
 public:
-    // Errors: those of createCpuBackend.
+    // The backend follows options.placement with the fallbacks of
+    // createBackend (engine/backend_factory.h); placementNotes() says why
+    // when it is not what was asked. Errors: those of createCpuBackend.
     static Result<std::unique_ptr<Session>> create(std::shared_ptr<const Model> model,
                                                    const BackendOptions& options = {});
 
@@ -40,6 +43,11 @@ public:
 
     std::span<const float> lastLogits() const { return m_lastLogits; }
 
+    // Where the layers actually run, and one line per fallback taken at
+    // creation (the backend's deviceInfo().note adds any mid-run fallback).
+    Placement placement() const { return m_placement; }
+    const std::vector<std::string>& placementNotes() const { return m_placementNotes; }
+
     // Forget everything after the first nTokens tokens.
     void truncate(int nTokens);
 
@@ -57,6 +65,8 @@ private:
     Session() = default;
     std::shared_ptr<const Model> m_model;
     std::unique_ptr<Backend> m_backend;
+    Placement m_placement = Placement::Cpu;
+    std::vector<std::string> m_placementNotes;
     std::vector<int32_t> m_tokens;
     std::vector<float> m_lastLogits;
     std::shared_ptr<Capture> m_capture;

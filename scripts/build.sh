@@ -23,7 +23,7 @@ command -v cmake >/dev/null 2>&1 || { echo "[build] error: cmake not found; run 
 if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
   generator=() launcher=()
   command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
-  command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
   say "configuring ${BUILD#"$ROOT"/} (Release)"
   cmake -S "$ROOT" -B "$BUILD" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release "$@"
 elif [[ $# -gt 0 ]]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Glassbox needs to build, test and validate on Debian 12:
-#   1. system packages (compilers, CMake, Qt 6, clang's fuzzer runtime, Xvfb),
+#   1. system packages (compilers, CMake, Qt 6, Dear ImGui, clang's fuzzer runtime, Xvfb),
 #   2. the Python environment .venv from scripts/requirements-validation.txt,
 #   3. with --peers, llama-cpp-python into .venv (the peer engine that the
 #      validation scripts compare against; it compiles for several minutes),
@@ -26,7 +26,7 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   qt6-base-dev qt6-base-dev-tools qt6-qpa-plugins libqt6sql6-sqlite
   libqt6opengl6-dev qt6-svg-dev libxkbcommon-dev
-  libgl-dev libqcustomplot-dev libsqlite3-dev
+  libgl-dev libqcustomplot-dev libsqlite3-dev libimgui-dev
   xvfb xauth fonts-dejavu-core
   python3 python3-venv python3-pip
 )

@@ -19,6 +19,8 @@ EngineClient::EngineClient(QObject* parent) : QObject(parent) {
     qRegisterMetaType<LaneOutcome>();
     qRegisterMetaType<TokenBatch>();
     qRegisterMetaType<engine::LogitLens>();
+    qRegisterMetaType<OverlaySnapshot>();
+    qRegisterMetaType<engine::CudaStatus>();
     auto* worker = new EngineWorker;
     worker->moveToThread(&m_thread);
     m_worker = worker;
@@ -41,9 +43,29 @@ EngineClient::EngineClient(QObject* parent) : QObject(parent) {
         m_lensJob = 0;
         emit lensFailed(message, cancelled);
     }, Qt::QueuedConnection);
+    connect(worker, &EngineWorker::overlaySnapshot, this, [this](const OverlaySnapshot& snapshot) {
+        if (m_overlayActive) emit overlaySnapshot(snapshot);
+    }, Qt::QueuedConnection);
+    connect(worker, &EngineWorker::devicesProbed, this, [this](const engine::CudaStatus& cuda) {
+        m_cuda = cuda;
+        emit devicesProbed(cuda);
+    }, Qt::QueuedConnection);
     m_thread.setObjectName(QStringLiteral("glassbox-engine"));
     m_thread.start();
     QMetaObject::invokeMethod(worker, [] { lowerCurrentThreadPriority(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(worker, [w = m_worker] { if (w) w->probeDevices(); }, Qt::QueuedConnection);
+}
+
+void EngineClient::setOverlayActive(bool on) {
+    if (on == m_overlayActive) return;
+    m_overlayActive = on;
+    // Only an atomic store on the worker: nothing here waits for it.
+    if (m_worker) m_worker->setOverlayWanted(on);
+    requestOverlaySnapshot();
+}
+
+void EngineClient::requestOverlaySnapshot() {
+    QMetaObject::invokeMethod(m_worker, [w = m_worker] { if (w) w->refreshOverlay(); }, Qt::QueuedConnection);
 }
 
 void EngineClient::lowerCurrentThreadPriority() {

@@ -4,6 +4,11 @@
 // generation; results of superseded jobs are dropped (each job has an id; a
 // newer request makes older ones stale and cancels them). Cancelling is a
 // std::stop_source request, which the worker sees within one token.
+//
+// The device overlay: setOverlayActive turns profiling and snapshots on in
+// the worker (effective within a token, even mid-generation); snapshots
+// arrive as overlaySnapshot, whichever job is running. At start the worker
+// probes the CUDA device once (cudaStatus, devicesProbed).
 #pragma once
 
 #include <QObject>
@@ -46,6 +51,15 @@ public:
     void cancelLens();
     bool isComputingLens() const { return m_lensJob != 0; }
 
+    // Profiling and overlay snapshots on or off; on sends one snapshot now.
+    void setOverlayActive(bool on);
+    bool isOverlayActive() const { return m_overlayActive; }
+    // One snapshot now (when the overlay is active and the worker is free;
+    // during a generation they arrive anyway).
+    void requestOverlaySnapshot();
+    // What the CUDA probe found; empty until devicesProbed.
+    const std::optional<engine::CudaStatus>& cudaStatus() const { return m_cuda; }
+
     bool isLoading() const { return m_loadJob != 0; }
     bool isGenerating() const { return m_genJob != 0; }
     quint64 currentGeneration() const { return m_genJob; }
@@ -68,6 +82,8 @@ signals:
     void lensProgress(float fraction);
     void lensReady(const glassbox::engine::LogitLens& lens);
     void lensFailed(const QString& message, bool cancelled);
+    void overlaySnapshot(const glassbox::ui::OverlaySnapshot& snapshot);
+    void devicesProbed(const glassbox::engine::CudaStatus& cuda);
 
 private:
     void onLoadProgress(quint64 job, float fraction, const QString& stage);
@@ -87,6 +103,8 @@ private:
     std::stop_source m_loadStop;
     std::stop_source m_genStop;
     std::optional<ModelInfo> m_model;
+    std::optional<engine::CudaStatus> m_cuda;
+    bool m_overlayActive = false;
 };
 
 }  // namespace glassbox::ui

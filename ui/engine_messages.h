@@ -1,17 +1,22 @@
 // Values passed between the UI thread and the engine worker thread by
 // queued signals: model descriptions, generation lanes, streamed token
-// batches, live statistics and per-lane outcomes. Plain copyable values; the
-// only shared object is the immutable, thread-safe Model.
+// batches, live statistics, per-lane outcomes and the device overlay's
+// snapshots. Plain copyable values; the only shared object is the
+// immutable, thread-safe Model.
 #pragma once
 
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "engine/backend.h"
+#include "engine/backend_factory.h"
 #include "engine/capture.h"
 #include "engine/chat_template.h"
+#include "engine/device_monitor.h"
 #include "engine/generator.h"
 #include "engine/logit_lens.h"
 #include "engine/model.h"
@@ -31,6 +36,8 @@ struct ModelInfo {
     int contextSize = 0;
     std::optional<engine::ChatTemplateInfo> chat;  // the model's chat layout, if recognised
     QString chatNote;        // why chat uses a fallback layout, if it does
+    QString placement;       // where the layers run: "auto", "cpu", "gpu", "gpu-layers"
+    QStringList placementNotes;  // why the placement differs from what was asked, one line each
     double loadSeconds = 0;
 };
 
@@ -69,11 +76,34 @@ struct LaneOutcome {
     std::vector<int32_t> promptTokens;  // the prompt as run (differs for another model)
     StreamStats stats;
     QString hardware;              // "CPU, 2 threads"
+    QString deviceNote;            // a device fallback the backend took (e.g. mid-run to the CPU)
     // With lane.capture: what the run recorded (a snapshot; null otherwise).
     std::shared_ptr<const engine::Capture> capture;
 };
 
 using TokenBatch = std::vector<engine::GeneratedToken>;
+
+// What the device overlay shows: the backend's device and memory, the last
+// forward pass's per-op profile, the throughput of the latest run and a
+// hardware reading. Sent after generation steps (at most every
+// EngineWorker::kOverlayInterval) and on request while the overlay is on.
+struct OverlaySnapshot {
+    quint64 sequence = 0;           // increases with every snapshot
+    bool haveModel = false;         // false: nothing is loaded (the rest stays default)
+    QString modelName;
+    engine::DeviceInfo device;
+    QString placement;              // as in ModelInfo
+    QStringList placementNotes;
+    engine::BackendMemory memory;   // the backend's memory()
+    engine::StepProfile step;       // the last forward() (empty before profiling saw one)
+    bool running = false;           // taken during a generation
+    double prefillTokensPerSecond = 0;  // of the running or latest run
+    double decodeTokensPerSecond = 0;
+    int contextUsed = 0;
+    int contextSize = 0;
+    int threads = 0;
+    engine::HardwareSample hardware;
+};
 
 }  // namespace glassbox::ui
 
@@ -81,4 +111,6 @@ Q_DECLARE_METATYPE(glassbox::ui::ModelInfo)
 Q_DECLARE_METATYPE(glassbox::ui::StreamStats)
 Q_DECLARE_METATYPE(glassbox::ui::LaneOutcome)
 Q_DECLARE_METATYPE(glassbox::ui::TokenBatch)
+Q_DECLARE_METATYPE(glassbox::ui::OverlaySnapshot)
+Q_DECLARE_METATYPE(glassbox::engine::CudaStatus)
 Q_DECLARE_METATYPE(glassbox::engine::LogitLens)

@@ -17,6 +17,16 @@ double secondsBetween(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
 }
 
+// The backend, threads, context and placement of a session.
+void fillDevice(ModelInfo& info, engine::Session& session) {
+    info.device = QString::fromStdString(session.backend().name());
+    info.threads = session.backend().threads();
+    info.contextSize = session.contextSize();
+    info.placement = QString::fromLatin1(engine::placementName(session.placement()));
+    info.placementNotes.clear();
+    for (const std::string& note : session.placementNotes()) info.placementNotes << QString::fromStdString(note);
+}
+
 int reusablePrefix(const engine::Session& s, const std::vector<int32_t>& prompt) {
     const auto& have = s.tokens();
     const size_t usable = size_t(s.capturedPrefix());
@@ -69,9 +79,7 @@ QString EngineWorker::loadInto(Loaded& out, quint64 job, std::stop_token stop, c
     info.architecture = QString::fromStdString(next.model->config().architecture);
     info.weightType = QString::fromStdString(next.model->weightTypeSummary());
     info.fileBytes = qint64(next.model->fileBytes());
-    info.device = QString::fromStdString(next.session->backend().name());
-    info.threads = next.session->backend().threads();
-    info.contextSize = next.session->contextSize();
+    fillDevice(info, *next.session);
     auto chat = engine::detectChatTemplate(next.model->chatTemplate());
     if (chat) {
         info.chat = *chat;
@@ -98,9 +106,12 @@ void EngineWorker::loadModel(quint64 job, std::stop_token stop, const QString& p
     const ModelInfo info = loaded.info;
     keep(std::move(loaded));
     emit modelLoaded(job, info);
+    applyProfiling();
+    sendOverlay(nullptr, nullptr, true);
 }
 
 void EngineWorker::keep(Loaded loaded) {
+    if (m_profiling) loaded.session->backend().setProfiling(true);
     m_loaded.insert(m_loaded.begin(), std::move(loaded));
     if (m_loaded.size() > kMaxLoaded) m_loaded.resize(kMaxLoaded);
 }
@@ -126,9 +137,7 @@ EngineWorker::Loaded* EngineWorker::laneTarget(quint64 job, std::stop_token stop
         loaded.session = std::move(*session);
         loaded.info.model = lane.model;
         loaded.info.path = QString::fromStdString(lane.model->path());
-        loaded.info.device = QString::fromStdString(loaded.session->backend().name());
-        loaded.info.threads = loaded.session->backend().threads();
-        loaded.info.contextSize = loaded.session->contextSize();
+        fillDevice(loaded.info, *loaded.session);
         keep(std::move(loaded));
         return &m_loaded.front();
     }
@@ -175,6 +184,8 @@ LaneOutcome EngineWorker::runLane(quint64 job, int lane, std::stop_token stop, L
         }
         pending.push_back(t);
         if (now - lastEmit >= kBatchInterval) flush(now);
+        if (m_overlayWanted.load(std::memory_order_relaxed) != m_profiling) applyProfiling();
+        if (m_profiling) sendOverlay(&target, &stats, false);
     };
     engine::GenerationRequest req = request;
     req.keepTokens = false;
@@ -192,6 +203,7 @@ LaneOutcome EngineWorker::runLane(quint64 job, int lane, std::stop_token stop, L
     LaneOutcome out;
     out.capture = std::move(snapshot);
     out.hardware = QStringLiteral("%1, %2 threads").arg(target.info.device).arg(target.info.threads);
+    out.deviceNote = QString::fromStdString(session.backend().deviceInfo().note);
     out.stats = stats;
     out.stats.contextUsed = session.position();
     if (!result) {
@@ -213,6 +225,7 @@ LaneOutcome EngineWorker::runLane(quint64 job, int lane, std::stop_token stop, L
         result->decodeSeconds > 0 ? std::max(0, generated - 1) / result->decodeSeconds : 0;
     out.stats.prefillTokensPerSecond = out.prefillTokensPerSecond;
     out.stats.decodeTokensPerSecond = out.decodeTokensPerSecond;
+    m_lastRates = out.stats;
     return out;
 }
 
@@ -240,7 +253,9 @@ void EngineWorker::generate(quint64 job, std::stop_token stop, const std::vector
             outcome.error = error;
         } else {
             prepareCapture(*target->session, lanes[i].capture);
+            applyProfiling();
             outcome = runLane(job, int(i), stop, *target, requestFor(lanes[i], *target));
+            sendOverlay(target, nullptr, true);
         }
         emit laneFinished(job, int(i), outcome);
     }

@@ -23,6 +23,10 @@ QString ErrorText::forModelLoad(const QString& path, const engine::Error& error)
         case ErrorCode::Unsupported: head = QStringLiteral("“%1” uses something Glassbox does not support yet."); break;
         case ErrorCode::NotFound: head = QStringLiteral("“%1” is missing part of the model."); break;
         case ErrorCode::OutOfMemory: head = QStringLiteral("There is not enough memory to load “%1”."); break;
+        case ErrorCode::Device:
+            head = QStringLiteral("“%1” could not be loaded on the GPU (the GPU, its driver or a GPU library failed "
+                                  "or is missing). Choose File ▸ Device ▸ CPU to run it on the CPU.");
+            break;
         default: head = QStringLiteral("“%1” could not be loaded."); break;
     }
     return head.arg(name) + QLatin1Char('\n') + detail(error);
@@ -36,6 +40,10 @@ QString ErrorText::forGeneration(const engine::Error& error) {
             return QStringLiteral("The prompt does not fit in the model's context. %1").arg(detail(error));
         case ErrorCode::OutOfMemory:
             return QStringLiteral("Out of memory while generating. %1").arg(detail(error));
+        case ErrorCode::Device:
+            return QStringLiteral("The GPU failed while generating and the run could not go on. Choose File ▸ "
+                                  "Device ▸ CPU and open the model again to run it on the CPU.\n%1")
+                .arg(detail(error));
         default: return QStringLiteral("Generation failed: %1").arg(detail(error));
     }
 }

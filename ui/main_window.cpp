@@ -58,6 +58,7 @@ MainWindow::MainWindow(const Options& options, QWidget* parent) : QMainWindow(pa
     applyThemeToViews();
     updateTitle();
     updateActions();
+    if (QSettings().value(QStringLiteral("overlay/visible"), false).toBool()) setOverlayVisible(true);
 
     if (!options.projectPath.isEmpty()) {
         if (QFileInfo::exists(options.projectPath)) openProject(options.projectPath);

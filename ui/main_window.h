@@ -8,8 +8,9 @@
 // The implementation is split by feature: main_window.cpp (frame, docks,
 // layout, theme), main_window_actions.cpp (menus, shortcuts, drag and drop),
 // main_window_model.cpp (opening models), main_window_run.cpp (runs,
-// branches, streaming, inspector), main_window_compare.cpp and
-// main_window_project.cpp (projects, history, drafts).
+// branches, streaming, inspector), main_window_compare.cpp,
+// main_window_project.cpp (projects, history, drafts) and
+// main_window_overlay.cpp (the GPU overlay and the device choice).
 #pragma once
 
 #include <QByteArray>
@@ -38,8 +39,10 @@ class CompareWidget;
 class LogitLensPanel;
 class ResidualPanel;
 class ShapesPanel;
+class DeviceChoice;
 class DraftAutosaver;
 class EngineClient;
+class GpuOverlay;
 class HistoryPanel;
 class ProjectController;
 class PlaygroundWidget;
@@ -75,6 +78,8 @@ public:
     void saveProjectAs(const QString& path);
     void reopenRun(int64_t runId);
     void setTheme(bool dark);
+    // Show or hide the GPU overlay (View ▸ GPU Overlay, F12); remembered.
+    void setOverlayVisible(bool on);
 
     // State, for the status bar, tests and the screenshots.
     EngineClient* engine() const { return m_engine; }
@@ -95,6 +100,10 @@ public:
     BudgetPanel* budgetPanel() const { return m_budgetPanel; }
     QuantLabPanel* quantLabPanel() const { return m_quantLabPanel; }
     PromptDriftView* promptDriftView() const { return m_promptDrift; }
+    // Null until the overlay is first shown.
+    GpuOverlay* gpuOverlay() const { return m_overlay; }
+    bool isOverlayVisible() const;
+    DeviceChoice* deviceChoice() const { return m_deviceChoice; }
     // What the latest playground run recorded inside the model (may be null).
     std::shared_ptr<const engine::Capture> currentCapture() const { return m_capture; }
     int insidePosition() const { return m_insidePosition; }
@@ -163,6 +172,12 @@ private:
     void setInsidePosition(int pos);
     void followTokenInside(int tokenIndex);
 
+    // main_window_overlay.cpp
+    void buildOverlayActions();
+    void showPlacementNotes(const ModelInfo& info);
+    void showDeviceNote(const LaneOutcome& outcome);
+    void onDeviceChoiceChanged();
+
     // main_window_compare.cpp
     void onCompareTokens(int lane, const TokenBatch& tokens);
     void onCompareLaneFinished(int lane, const LaneOutcome& outcome);
@@ -202,6 +217,9 @@ private:
     BudgetPanel* m_budgetPanel = nullptr;
     QuantLabPanel* m_quantLabPanel = nullptr;
     PromptDriftView* m_promptDrift = nullptr;
+    GpuOverlay* m_overlay = nullptr;
+    DeviceChoice* m_deviceChoice = nullptr;
+    QString m_lastDeviceNote;  // the device fallback last reported in the banner
     std::shared_ptr<const engine::Capture> m_capture;
     std::shared_ptr<const engine::Model> m_captureModel;
     QStringList m_captureLabels;

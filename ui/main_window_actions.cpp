@@ -13,6 +13,7 @@
 #include <QTabWidget>
 
 #include "ui/compare_widget.h"
+#include "ui/device_choice.h"
 #include "ui/engine_client.h"
 #include "ui/attention_panel.h"
 #include "ui/main_window.h"
@@ -118,6 +119,8 @@ void MainWindow::buildActions() {
                                .arg(QStringLiteral(GLASSBOX_VERSION)));
     });
 
+    buildOverlayActions();
+
     connect(m_playground, &PlaygroundWidget::runRequested, this, &MainWindow::runPrompt);
     connect(m_playground, &PlaygroundWidget::stopRequested, this, &MainWindow::stopGeneration);
     connect(m_compare, &CompareWidget::compareRequested, this, &MainWindow::runCompare);
@@ -134,6 +137,10 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     file->addAction(action("openModel"));
     m_recentModels->attachMenu(file->addMenu(tr("Recent &Models")));
+    QMenu* device = file->addMenu(tr("&Device"));
+    device->setObjectName(QStringLiteral("deviceMenu"));
+    device->setToolTipsVisible(true);
+    m_deviceChoice->attachMenu(device);
     file->addAction(action("cancelLoad"));
     file->addSeparator();
     file->addAction(action("quit"));
@@ -152,6 +159,7 @@ void MainWindow::buildMenus() {
     m_viewMenu->addAction(action("compareTab"));
     m_viewMenu->addAction(action("insideTabs"));
     m_viewMenu->addAction(action("recordInside"));
+    m_viewMenu->addAction(action("gpuOverlay"));
     m_viewMenu->addSeparator();
     QMenu* panels = m_viewMenu->addMenu(tr("&Panels"));
     for (QDockWidget* d : m_docks) panels->addAction(d->toggleViewAction());

@@ -4,6 +4,7 @@
 
 #include "engine/tokenizer.h"
 #include "ui/compare_widget.h"
+#include "ui/device_choice.h"
 #include "ui/engine_client.h"
 #include "ui/budget_panel.h"
 #include "ui/quant_lab_panel.h"
@@ -41,7 +42,7 @@ void MainWindow::openModel(const QString& path) {
     // The worker runs one job at a time: finish the generation (within a
     // token) so the load starts at once.
     stopGeneration();
-    m_engine->loadModel(path);
+    m_engine->loadModel(path, m_deviceChoice->apply({}));
 }
 
 void MainWindow::cancelModelLoad() {
@@ -63,6 +64,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
                              6000);
     if (!info.chatNote.isEmpty()) showMessage(MessageBanner::Level::Info, info.chatNote);
     else if (m_banner->level() != MessageBanner::Level::Info) m_banner->dismiss();
+    showPlacementNotes(info);
     updateTitle();
     updateActions();
     updatePromptTokens();

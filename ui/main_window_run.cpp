@@ -196,6 +196,7 @@ void MainWindow::onTokens(quint64 job, int lane, const TokenBatch& tokens, const
 
 void MainWindow::onLaneFinished(quint64 job, int lane, const LaneOutcome& outcome) {
     m_status->setStats(outcome.stats);
+    showDeviceNote(outcome);
     if (job == m_playJob && lane < int(m_playCards.size())) finishPlaygroundRun(m_playCards[size_t(lane)], outcome);
     else if (job == m_compareJob) onCompareLaneFinished(lane, outcome);
 }

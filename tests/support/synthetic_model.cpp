@@ -1,4 +1,6 @@
-// Writer of synthetic Llama-family GGUF models for tests.
+// Writer of synthetic Llama-family GGUF models for tests: the metadata and
+// vocabulary come from the engine's model shapes (engine/model_shapes.h);
+// the weights are drawn here, with the values these tests were tuned on.
 #include "support/synthetic_model.h"
 
 #include <cmath>
@@ -7,36 +9,13 @@
 #include <vector>
 
 #include "engine/gguf_writer.h"
+#include "engine/model_shapes.h"
 #include "kernels/cpu/quant_kernels.h"
 
 namespace glassbox::testing {
 namespace {
 
 using engine::TensorType;
-
-// GPT-2's byte-to-unicode table: printable bytes map to themselves, the rest
-// to code points from U+0100 upwards.
-std::vector<std::string> byteLevelSymbols() {
-    std::vector<int> cps(256, -1);
-    for (int b = 0; b < 256; ++b)
-        if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255)) cps[b] = b;
-    int next = 256;
-    for (int b = 0; b < 256; ++b)
-        if (cps[b] < 0) cps[b] = next++;
-    std::vector<std::string> out;
-    for (int b = 0; b < 256; ++b) {
-        const int cp = cps[b];
-        std::string s;
-        if (cp < 0x80) {
-            s += char(cp);
-        } else {
-            s += char(0xC0 | (cp >> 6));
-            s += char(0x80 | (cp & 0x3F));
-        }
-        out.push_back(s);
-    }
-    return out;
-}
 
 std::vector<float> randomValues(std::mt19937& rng, size_t n, float scale) {
     std::normal_distribution<float> dist(0.0f, scale);
@@ -66,40 +45,30 @@ engine::Status addVector(engine::GgufWriter& w, const std::string& name, int64_t
     return w.addTensorOwned(name, TensorType::F32, {n}, std::move(bytes));
 }
 
-void setMetadata(engine::GgufWriter& w, const SyntheticModelSpec& s) {
-    const std::string a = s.architecture;
-    w.set("general.architecture", a);
-    w.set("general.name", std::string("synthetic-") + a);
-    w.set(a + ".block_count", uint32_t(s.nLayers));
-    w.set(a + ".context_length", uint32_t(s.nCtxTrain));
-    w.set(a + ".embedding_length", uint32_t(s.nEmbd));
-    w.set(a + ".feed_forward_length", uint32_t(s.nFf));
-    w.set(a + ".attention.head_count", uint32_t(s.nHead));
-    w.set(a + ".attention.head_count_kv", uint32_t(s.nHeadKv));
-    w.set(a + ".rope.freq_base", s.ropeTheta);
-    w.set(a + ".attention.layer_norm_rms_epsilon", s.rmsEps);
-    w.set(a + ".rope.dimension_count", uint32_t(s.nEmbd / s.nHead));
-    std::vector<std::string> tokens = byteLevelSymbols();
-    tokens.push_back("\xC4\xA0t");  // "Ġt"
-    tokens.push_back("<|endoftext|>");
-    std::vector<int32_t> types(tokens.size(), 1);
-    types.back() = 3;
-    const std::vector<std::string> merges = {"\xC4\xA0 t"};
-    w.set("tokenizer.ggml.model", "gpt2");
-    w.set("tokenizer.ggml.pre", "smollm");
-    w.setArray("tokenizer.ggml.tokens", tokens);
-    w.setArray("tokenizer.ggml.token_type", types);
-    w.setArray("tokenizer.ggml.merges", merges);
-    w.set("tokenizer.ggml.bos_token_id", uint32_t(kSyntheticVocab - 1));
-    w.set("tokenizer.ggml.eos_token_id", uint32_t(kSyntheticVocab - 1));
-    w.set("tokenizer.ggml.add_bos_token", false);
+engine::ModelConfig shapeOf(const SyntheticModelSpec& s) {
+    engine::ModelConfig c;
+    c.architecture = s.architecture;
+    c.nLayers = s.nLayers;
+    c.nEmbd = s.nEmbd;
+    c.nHead = s.nHead;
+    c.nHeadKv = s.nHeadKv;
+    c.headDim = s.nEmbd / s.nHead;
+    c.ropeDims = c.headDim;
+    c.nFf = s.nFf;
+    c.nVocab = kSyntheticVocab;
+    c.nCtxTrain = s.nCtxTrain;
+    c.ropeTheta = s.ropeTheta;
+    c.rmsEps = s.rmsEps;
+    c.tiedEmbeddings = s.tiedEmbeddings;
+    return c;
 }
 
 }  // namespace
 
 engine::Status writeSyntheticModel(const std::string& path, const SyntheticModelSpec& s) {
     engine::GgufWriter w;
-    setMetadata(w, s);
+    GB_TRY(engine::setShapeMetadata(w, shapeOf(s), "synthetic-" + s.architecture));
+    GB_TRY(engine::setByteLevelVocab(w, kSyntheticVocab));
     std::mt19937 rng(s.seed);
     const int headDim = s.nEmbd / s.nHead;
     const int kvDim = headDim * s.nHeadKv;

@@ -53,6 +53,37 @@ bool backendOptionsFrom(const CliArgs& args, engine::BackendOptions& out) {
     return true;
 }
 
+bool placementFrom(const CliArgs& args, engine::BackendOptions& out) {
+    auto bad = [](const std::string& message) {
+        fail(message);
+        return false;
+    };
+    const std::string device = args.get("--device", "auto");
+    if (device == "auto") out.placement = engine::Placement::Auto;
+    else if (device == "cpu") out.placement = engine::Placement::Cpu;
+    else if (device == "gpu") out.placement = engine::Placement::Gpu;
+    else return bad("--device must be auto, cpu or gpu, not '" + device + "'");
+    if (!args.has("--gpu-layers")) return true;
+    std::string err;
+    const long long layers = args.getInt("--gpu-layers", 0, err);
+    if (!err.empty()) return bad(err);
+    if (layers < 0 || layers > 4096) return bad("--gpu-layers must be between 0 and 4096");
+    if (out.placement == engine::Placement::Cpu) return bad("--gpu-layers needs --device gpu or auto");
+    out.placement = engine::Placement::GpuLayers;
+    out.gpuLayers = int(layers);
+    return true;
+}
+
+void printPlacement(std::FILE* out, engine::Session& s, engine::Placement asked) {
+    const engine::DeviceInfo d = s.backend().deviceInfo();
+    std::fprintf(out, "placement %s (asked: %s), %s %s", engine::placementName(s.placement()),
+                 engine::placementName(asked), d.kind.c_str(), d.name.c_str());
+    if (d.kind != "CPU") std::fprintf(out, ", %d of %d layers on the GPU", d.gpuLayers, d.totalLayers);
+    std::fprintf(out, "\n");
+    for (const std::string& note : s.placementNotes()) std::fprintf(out, "note: %s\n", note.c_str());
+    if (!d.note.empty()) std::fprintf(out, "note: %s\n", d.note.c_str());
+}
+
 engine::Result<std::string> readTextFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return engine::makeError(engine::ErrorCode::Io, "cannot open '" + path + "'");

@@ -2,6 +2,7 @@
 // with a clear message, reading input files.
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include "engine/backend.h"
 #include "engine/model.h"
 #include "engine/result.h"
+#include "engine/session.h"
 #include "tools/glassbox-cli/cli_args.h"
 
 namespace glassbox::cli {
@@ -27,6 +29,14 @@ std::shared_ptr<const engine::Model> loadModelOrReport(const CliArgs& args);
 
 // -t THREADS, -c CTX into backend options; false (after printing) on a bad value.
 bool backendOptionsFrom(const CliArgs& args, engine::BackendOptions& out);
+
+// --device auto|cpu|gpu and --gpu-layers N (which asks for Placement::GpuLayers)
+// into out.placement and out.gpuLayers; false (after printing) on a bad value.
+bool placementFrom(const CliArgs& args, engine::BackendOptions& out);
+
+// Where the session's layers run, what was asked, the device, and one
+// "note:" line per fallback taken, to `out`.
+void printPlacement(std::FILE* out, engine::Session& s, engine::Placement asked);
 
 engine::Result<std::string> readTextFile(const std::string& path);
 // Whitespace-separated integers.

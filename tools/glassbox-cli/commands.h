@@ -18,5 +18,7 @@ int runPlan(const std::vector<std::string>& args);
 int runQuantError(const std::vector<std::string>& args);
 int runRequantize(const std::vector<std::string>& args);
 int runKld(const std::vector<std::string>& args);
+int runMakeModel(const std::vector<std::string>& args);
+int runGpuBench(const std::vector<std::string>& args);
 
 }  // namespace glassbox::cli

@@ -18,7 +18,10 @@ void printUsage() {
                  "  generate    -m MODEL -p PROMPT [--chat]   stream a completion (sampling flags: --help)\n"
                  "  logits      -m MODEL -f TEXT -o OUT.npy   teacher-forced logits for every position\n"
                  "  perplexity  -m MODEL -f TEXT [-c CTX]     perplexity of a text\n"
-                 "  bench       -m MODEL [-t N] [-p 512] [-n 128] [--capture]  prefill and decode tokens/s\n"
+                 "  bench       -m MODEL [-t N] [-p 512] [-n 128] [--capture] [--device auto|cpu|gpu] [--gpu-layers N]\n"
+                 "                                            prefill and decode tokens/s, and where the layers ran\n"
+                 "  gpu-bench   -m MODEL [-p 512] [-n 128] [-r 5] [--json OUT]\n"
+                 "                                            CUDA decode vs the memory-bandwidth bound, prefill vs cuBLAS\n"
                  "  inspect     -m MODEL -p PROMPT --out DIR [-n N] [--attention-npy] [--residual-npy] [--lens]\n"
                  "                                            record attention, shapes, activations (and the lens)\n"
                  "  plan        (-m MODEL | --config config.json [--weight-type Q4_0]) [-c CTX] [--sequences N]\n"
@@ -28,7 +31,10 @@ void printUsage() {
                  "                                            error of each quantization type on every weight matrix\n"
                  "  requantize  -m MODEL --type q4_0 -o OUT.gguf [-t N]  write the model re-quantized to another type\n"
                  "  kld         -m QUANT --reference REF (-f TEXT | -p PROMPT) [-c 512] [--json] [--per-token OUT.npy]\n"
-                 "                                            KL divergence, same top-1 and ΔPPL against a reference model\n");
+                 "                                            KL divergence, same top-1 and ΔPPL against a reference model\n"
+                 "  make-model  -o OUT.gguf --shape llama3-8b|llama2-7b|smollm2-135m|tiny [--type q4_0] [--seed N]\n"
+                 "              [--layers N] [--vocab N] [--narrow K] [-t N] [--dry-run]\n"
+                 "                                            a model of that shape with random weights (--dry-run: its size)\n");
 }
 
 }  // namespace
@@ -52,6 +58,8 @@ int main(int argc, char** argv) {
     if (command == "quant-error") return runQuantError(args);
     if (command == "requantize") return runRequantize(args);
     if (command == "kld") return runKld(args);
+    if (command == "make-model") return runMakeModel(args);
+    if (command == "gpu-bench") return runGpuBench(args);
     std::fprintf(stderr, "error: unknown command '%s'\n\n", command.c_str());
     printUsage();
     return 2;
