@@ -108,7 +108,7 @@ Status setByteLevelVocab(GgufWriter& w, int nVocab) {
         tokens.push_back(std::move(s));
     }
     tokens.push_back("\xC4\xA0t");  // "Ġt"
-    std::vector<int32_t> types(size_t(nVocab), int32_t(TokenType::Normal));
+    std::vector<int32_t> types = std::vector<int32_t>(size_t(nVocab), int32_t(TokenType::Normal));
     for (int i = int(tokens.size()); i < nVocab - 1; ++i) {
         tokens.push_back("<|unused_" + std::to_string(i) + "|>");
         types[size_t(i)] = int32_t(TokenType::Unused);
