@@ -112,6 +112,12 @@ public:
     virtual DeviceInfo deviceInfo() const = 0;
 };
 
+// The checks every backend's forward() makes before running anything: a
+// non-empty batch inside the context, token ids inside the vocabulary, a
+// logits buffer large enough for `mode`. Errors: InvalidArgument, ContextFull.
+Status checkForwardArgs(std::span<const int32_t> tokens, int startPos, int contextSize, int nVocab, LogitsMode mode,
+                        size_t logitsSize);
+
 // Errors: OutOfMemory when the KV cache or scratch cannot be allocated,
 // InvalidArgument for a bad option.
 Result<std::unique_ptr<Backend>> createCpuBackend(std::shared_ptr<const Model> model,

@@ -10,16 +10,6 @@
 
 namespace glassbox::engine {
 
-const char* placementName(Placement p) {
-    switch (p) {
-        case Placement::Auto: return "auto";
-        case Placement::Cpu: return "cpu";
-        case Placement::Gpu: return "gpu";
-        case Placement::GpuLayers: return "gpu-layers";
-    }
-    return "auto";
-}
-
 namespace {
 
 // GLASSBOX_DEVICE=cpu|gpu turns Auto into that placement.

@@ -116,17 +116,7 @@ Status CpuBackend::forward(std::span<const int32_t> tokens, int startPos, Logits
     if (m_first != 0)
         return makeError(ErrorCode::InvalidArgument,
                          "this CPU backend runs only layers " + std::to_string(m_first) + " onwards");
-    if (n == 0) return makeError(ErrorCode::InvalidArgument, "no tokens to run");
-    if (startPos < 0 || int64_t(startPos) + n > m_opt.contextSize)
-        return makeError(ErrorCode::ContextFull,
-                         "context of " + std::to_string(m_opt.contextSize) + " tokens is full (position " +
-                             std::to_string(startPos + n) + " requested)");
-    for (int i = 0; i < n; ++i)
-        if (tokens[i] < 0 || tokens[i] >= m_c.nVocab)
-            return makeError(ErrorCode::InvalidArgument, "token id " + std::to_string(tokens[i]) + " out of range");
-    const size_t rowsNeeded = mode == LogitsMode::All ? size_t(n) : 1;
-    if (logits.size() < rowsNeeded * size_t(m_c.nVocab))
-        return makeError(ErrorCode::InvalidArgument, "logits buffer too small");
+    GB_TRY(checkForwardArgs(tokens, startPos, m_opt.contextSize, m_c.nVocab, mode, logits.size()));
     m_prof.beginStep(n);
     for (int start = 0; start < n; start += m_opt.microBatch) {
         if (stop.stop_requested()) return makeError(ErrorCode::Cancelled, "cancelled");

@@ -27,17 +27,7 @@ Status CudaBackend::sync(const char* what) {
 Status CudaBackend::forward(std::span<const int32_t> tokens, int startPos, LogitsMode mode, std::span<float> logits,
                             std::stop_token stop) {
     const int n = int(tokens.size());
-    if (n == 0) return makeError(ErrorCode::InvalidArgument, "no tokens to run");
-    if (startPos < 0 || int64_t(startPos) + n > m_opt.contextSize)
-        return makeError(ErrorCode::ContextFull, "context of " + std::to_string(m_opt.contextSize) +
-                                                     " tokens is full (position " + std::to_string(startPos + n) +
-                                                     " requested)");
-    for (int i = 0; i < n; ++i)
-        if (tokens[i] < 0 || tokens[i] >= m_c.nVocab)
-            return makeError(ErrorCode::InvalidArgument, "token id " + std::to_string(tokens[i]) + " out of range");
-    const size_t rowsNeeded = mode == LogitsMode::All ? size_t(n) : 1;
-    if (logits.size() < rowsNeeded * size_t(m_c.nVocab))
-        return makeError(ErrorCode::InvalidArgument, "logits buffer too small");
+    GB_TRY(checkForwardArgs(tokens, startPos, m_opt.contextSize, m_c.nVocab, mode, logits.size()));
     DeviceGuard guard(m_device);
     GB_TRY(guard.status());
     m_timer.beginStep(n, m_stream.get());
