@@ -35,8 +35,9 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CLI = ROOT / "build" / "tools" / "glassbox-cli"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from glassbox_paths import ROOT, DEFAULT_CLI  # noqa: E402
+
 
 try:
     import numpy as np

@@ -33,7 +33,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -42,10 +41,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = ROOT / "models"
-MODEL_STEM = "SmolLM2-135M-Instruct"
-DEFAULT_CLI = ROOT / "build" / "tools" / "glassbox-cli"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from glassbox_paths import ROOT, DEFAULT_CLI, cpu_model, default_model_path  # noqa: E402
+
 DOCS = ROOT / "docs" / "fidelity.md"
 BEGIN, END = "<!-- fidelity:begin -->", "<!-- fidelity:end -->"
 
@@ -66,20 +64,9 @@ def die(msg: str) -> "NoReturn":  # type: ignore[name-defined]
 
 # ---------------------------------------------------------------- helpers ---
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def resolve_model(name: str) -> Path:
     """'q4_1' / 'Q8_0' / 'f16' name a file in models/; anything else is a path."""
-    tag = {"q4_1": "Q4_1", "q8_0": "Q8_0", "f16": "F16"}.get(name.lower())
-    path = MODELS_DIR / f"{MODEL_STEM}.{tag}.gguf" if tag else Path(name)
+    tag, path = default_model_path(name)
     if path.is_file():
         return path
     if tag == "Q4_1":

@@ -35,7 +35,6 @@ import datetime as dt
 import json
 import math
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -43,10 +42,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = ROOT / "models"
-MODEL_STEM = "SmolLM2-135M-Instruct"
-DEFAULT_CLI = ROOT / "build" / "tools" / "glassbox-cli"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from glassbox_paths import ROOT, DEFAULT_CLI, cpu_model, default_model_path  # noqa: E402
+
 DOCS = ROOT / "docs" / "fidelity.md"
 SECTION = "## Quantization: model-level statistics against llama.cpp"
 BAR_REL = 0.05
@@ -63,19 +61,8 @@ def die(msg: str):
     sys.exit(2)
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def resolve_model(name: str) -> Path:
-    tag = {"q4_1": "Q4_1", "q8_0": "Q8_0", "f16": "F16"}.get(name.lower())
-    path = MODELS_DIR / f"{MODEL_STEM}.{tag}.gguf" if tag else Path(name)
+    tag, path = default_model_path(name)
     if not path.is_file():
         die(f"model file {path} not found (scripts/fetch-models.sh, scripts/make_variants.py)")
     return path

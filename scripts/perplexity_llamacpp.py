@@ -24,17 +24,15 @@ import datetime as dt
 import json
 import math
 import os
-import platform
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = ROOT / "models"
-MODEL_STEM = "SmolLM2-135M-Instruct"
-DEFAULT_CLI = ROOT / "build" / "tools" / "glassbox-cli"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from glassbox_paths import ROOT, DEFAULT_CLI, cpu_model, default_model_path  # noqa: E402
+
 DOCS = ROOT / "docs" / "fidelity.md"
 BEGIN, END = "<!-- perplexity:begin -->", "<!-- perplexity:end -->"
 BAR_REL = 0.01
@@ -50,19 +48,8 @@ def die(msg: str):
     sys.exit(2)
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def resolve_model(name: str) -> Path:
-    tag = {"q4_1": "Q4_1", "q8_0": "Q8_0", "f16": "F16"}.get(name.lower())
-    path = MODELS_DIR / f"{MODEL_STEM}.{tag}.gguf" if tag else Path(name)
+    tag, path = default_model_path(name)
     if path.is_file():
         return path
     if tag == "Q4_1":

@@ -49,7 +49,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -59,10 +58,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = ROOT / "models"
-MODEL_STEM = "SmolLM2-135M-Instruct"
-DEFAULT_CLI = ROOT / "build" / "tools" / "glassbox-cli"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from glassbox_paths import ROOT, MODELS_DIR, MODEL_STEM, DEFAULT_CLI, cpu_model  # noqa: E402
+
 DOCS = ROOT / "docs" / "fidelity.md"
 SECTION = "## Attention vs HF transformers"
 BAR_F16 = 1e-3           # max |dp| on the F16 file
@@ -513,16 +511,6 @@ def write_docs(section: str) -> None:
         text = text.rstrip() + "\n\n" + block
     DOCS.write_text(text, encoding="utf-8")
     say(f"wrote the results into {DOCS.relative_to(ROOT)}")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def resolve_model(name: str) -> tuple[str, Path]:
