@@ -258,6 +258,8 @@ Status Capture::attentionRow(int layer, int head, int queryPos, bool probabiliti
     a.headDim = m_geo.headDim;
     a.nKeys = queryPos + 1;
     a.scale = 1.0f / std::sqrt(float(m_geo.headDim));
+    a.singleToken = std::any_of(m_passes.begin(), m_passes.end(),
+                                [queryPos](const ExecutedPass& p) { return p.startPos == queryPos && p.nTokens == 1; });
     a.scores = out.data();
     kernels::attentionScores(a, probabilities);
     return {};

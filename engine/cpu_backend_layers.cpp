@@ -11,6 +11,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/quant_kernels.h"
+#include "kernels/cpu/vec_ops.h"
 
 namespace glassbox::engine {
 
@@ -78,11 +79,7 @@ void CpuBackend::feedForwardBlock(const LayerWeights& l, int n) {
     }
     {
         OpProfiler::Scope op(m_prof, "swiglu");
-        const size_t total = size_t(n) * c.nFf;
-        for (size_t i = 0; i < total; ++i) {
-            const float g = m_gate[i];
-            m_gate[i] = (g / (1.0f + std::exp(-g))) * m_up[i];
-        }
+        kernels::swiglu(m_gate.data(), m_up.data(), int64_t(n) * c.nFf, m_gate.data());
     }
     {
         OpProfiler::Scope op(m_prof, "down_proj");
@@ -141,18 +138,13 @@ void CpuBackend::applyRope(float* rows, int nRows, int nHeads, int pos0) {
         }
     }
     const int rowDim = nHeads * c.headDim;
+    const bool neox = c.ropeType != RopeType::Normal;
     for (int i = 0; i < nRows; ++i) {
         const float* cs = &m_cos[size_t(i) * half];
         const float* sn = &m_sin[size_t(i) * half];
         for (int h = 0; h < nHeads; ++h) {
             float* v = rows + size_t(i) * rowDim + size_t(h) * c.headDim;
-            for (int p = 0; p < half; ++p) {
-                const int a = c.ropeType == RopeType::Normal ? 2 * p : p;
-                const int b = c.ropeType == RopeType::Normal ? 2 * p + 1 : p + half;
-                const float x0 = v[a], x1 = v[b];
-                v[a] = x0 * cs[p] - x1 * sn[p];
-                v[b] = x0 * sn[p] + x1 * cs[p];
-            }
+            kernels::rotatePairs(v, neox ? v + half : v + 1, neox ? 1 : 2, cs, sn, half);
         }
     }
 }
@@ -202,6 +194,7 @@ void CpuBackend::computeAttention(int layer, int n, int pos0) {
             a.headDim = c.headDim;
             a.nKeys = pos0 + i + 1;
             a.scale = scale;
+            a.singleToken = n == 1;
             a.scores = scores;
             a.out = &m_attn[size_t(i) * c.qDim() + size_t(h) * c.headDim];
             if (summarise) {

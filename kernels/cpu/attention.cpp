@@ -1,5 +1,9 @@
 // Attention row kernel, built on the vectorised helpers of vec_ops (F16
-// widening, dot products, exp and softmax with run-time SIMD dispatch).
+// widening, dot products, exp and softmax with run-time SIMD dispatch). With
+// an F16 cache and a head size that is a multiple of 16 the products and the
+// softmax follow ggml's order (vec_ops.h): its matrix-product order for
+// steps of several tokens and its vector-dot order for single-token steps,
+// so a row is computed exactly as llama.cpp's CPU backend computes it.
 #include "kernels/cpu/attention.h"
 
 #include <algorithm>
@@ -17,7 +21,9 @@ void scoreRow(const AttentionRowArgs& a) {
         std::copy(a.q, a.q + a.headDim, q);
         roundThroughF16(q, a.headDim);
         const auto* k = static_cast<const uint16_t*>(a.k);
-        dotF16Rows(k, a.kvRowStride, q, a.headDim, a.nKeys, a.scores);
+        if (a.singleToken) dotF16RowsSingle(k, a.kvRowStride, q, a.headDim, a.nKeys, a.scores);
+        else if (a.headDim % 16 == 0) dotF16RowsTree(k, a.kvRowStride, q, a.headDim, a.nKeys, a.scores);
+        else dotF16Rows(k, a.kvRowStride, q, a.headDim, a.nKeys, a.scores);
     } else {
         const auto* k = static_cast<const float*>(a.k);
         for (int j = 0; j < a.nKeys; ++j) a.scores[j] = dot(k + j * a.kvRowStride, a.q, a.headDim);
@@ -59,7 +65,9 @@ void attentionRow(const AttentionRowArgs& a) {
     if (a.kvIsF16) {
         roundThroughF16(a.scores, a.nKeys);
         const auto* v = static_cast<const uint16_t*>(a.v);
-        weightedSumF16Rows(a.scores, v, a.kvRowStride, a.nKeys, a.headDim, a.out);
+        if (a.headDim % 16 != 0) weightedSumF16Rows(a.scores, v, a.kvRowStride, a.nKeys, a.headDim, a.out);
+        else if (a.singleToken) weightedSumF16RowsSingle(a.scores, v, a.kvRowStride, a.nKeys, a.headDim, a.out);
+        else weightedSumF16RowsTree(a.scores, v, a.kvRowStride, a.nKeys, a.headDim, a.out);
     } else {
         const auto* v = static_cast<const float*>(a.v);
         for (int j = 0; j < a.nKeys; ++j) axpy(a.scores[j], v + j * a.kvRowStride, a.out, a.headDim);

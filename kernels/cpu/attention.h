@@ -26,6 +26,7 @@ struct AttentionRowArgs {
     int headDim = 0;
     int nKeys = 0;                 // attend to positions [0, nKeys)
     float scale = 1.0f;
+    bool singleToken = false;      // the row's step held one token (ggml's single-token order)
     float* scores = nullptr;       // scratch of nKeys floats
     float* out = nullptr;          // headDim floats (attentionRow only)
     float* statsScratch = nullptr; // nKeys floats, needed when stats is set

@@ -13,8 +13,10 @@
 
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_impl.h"
@@ -126,17 +128,120 @@ void runFloat8(const GemmArgs& a) {
     for (; i0 < a.nRows; ++i0) floatRows8<T, 1>(a, i0);
 }
 
-// ---- activation quantization ---------------------------------------------
+// ---- ggml's 32-value formats in ggml's order ---------------------------------
+//
+// As ggml_vec_dot_*_q8_0 / q8_1 on AVX2 (see matmul_avx512.cpp): per output an
+// 8-lane accumulator, lane t the sum of values 4t..4t+3 of a block, one FMA per
+// block by d_w·d_a; hsum8, then the min term summed block by block. Each weight
+// block is decoded once and met by every activation row.
 
-// Round half away from zero (as roundf), exactly; returns int32 lanes.
-GLASSBOX_AVX2_INLINE __m256i roundAway(__m256 v) {
-    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    const __m256 frac = _mm256_and_ps(_mm256_sub_ps(v, t), absMask);
-    const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-    const __m256 one = _mm256_or_ps(_mm256_andnot_ps(absMask, v), _mm256_set1_ps(1.0f));
-    return _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(up, one)));
+GLASSBOX_AVX2_INLINE float half(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
 }
+
+// Values 0..15 of 16 packed nibble pairs, low nibbles first (ggml's order).
+GLASSBOX_AVX2_INLINE __m256i nibbles32(const uint8_t* qs) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    return _mm256_and_si256(_mm256_set1_epi8(0x0f), _mm256_inserti128_si256(_mm256_castsi128_si256(x), _mm_srli_epi16(x, 4), 1));
+}
+
+// 16 where bit j of the 32-bit word at qh is set, for byte j.
+GLASSBOX_AVX2_INLINE __m256i highBits32(const uint8_t* qh) {
+    uint32_t x32;
+    std::memcpy(&x32, qh, 4);
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+    const __m256i bytes = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(int(x32)), shuf),
+                                          _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1)), _mm256_set1_epi8(0x10));
+}
+
+// Block b of a weight row as signed bytes (u - zeroPoint, or u for the min
+// formats), with its scale and min.
+GLASSBOX_AVX2_INLINE __m256i decodeGgmlBlock(TensorType t, const uint8_t* row, int64_t b, float& d, float& m) {
+    switch (t) {
+    case TensorType::Q8_0: {
+        const uint8_t* p = row + b * 34;
+        d = half(p);
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+    }
+    case TensorType::Q4_0: {
+        const uint8_t* p = row + b * 18;
+        d = half(p);
+        return _mm256_sub_epi8(nibbles32(p + 2), _mm256_set1_epi8(8));
+    }
+    case TensorType::Q4_1: {
+        const uint8_t* p = row + b * 20;
+        d = half(p);
+        m = half(p + 2);
+        return nibbles32(p + 4);
+    }
+    case TensorType::Q5_0: {
+        const uint8_t* p = row + b * 22;
+        d = half(p);
+        return _mm256_sub_epi8(_mm256_or_si256(nibbles32(p + 6), highBits32(p + 2)), _mm256_set1_epi8(16));
+    }
+    default: {  // Q5_1
+        const uint8_t* p = row + b * 24;
+        d = half(p);
+        m = half(p + 2);
+        return _mm256_or_si256(nibbles32(p + 8), highBits32(p + 4));
+    }
+    }
+}
+
+// Weight row `row` against activation rows [r0, r0 + R), accumulators in registers.
+template <int R>
+void ggmlRowTile(const GemmArgs& a, bool minTerm, const uint8_t* row, int64_t i, int64_t r0) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int64_t nBlocks = a.k / 32, auxOff = a.k + 4 * (a.k / 32);
+    __m256 acc[R];
+    float mins[R];
+    for (int r = 0; r < R; ++r) {
+        acc[r] = _mm256_setzero_ps();
+        mins[r] = 0.0f;
+    }
+    for (int64_t b = 0; b < nBlocks; ++b) {
+        float dw = 0, mw = 0;
+        const __m256i ws = decodeGgmlBlock(a.type, row, b, dw, mw);
+        const __m256i ax = _mm256_sign_epi8(ws, ws);
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* xr = a.x + uint64_t(r0 + r) * a.xStride;
+            const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr + 32 * b));
+            const __m256i dot = _mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, _mm256_sign_epi8(qy, ws)));
+            float da;
+            std::memcpy(&da, xr + a.k + 4 * b, 4);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da), _mm256_cvtepi32_ps(dot), acc[r]);
+            if (minTerm) {
+                float sa;
+                std::memcpy(&sa, xr + auxOff + 4 * b, 4);
+                mins[r] = std::fma(mw, sa, mins[r]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r) {
+        const float sum = hsum8(acc[r]);
+        a.y[(r0 + r) * a.ldy + i] = minTerm ? sum + mins[r] : sum;
+    }
+}
+
+void ggmlGemm(const GemmArgs& a) {
+    const bool minTerm = actFormat(a.type).minTerm;
+    for (int64_t i = 0; i < a.nRows; ++i) {
+        const uint8_t* row = a.w + uint64_t(i) * a.wStride;
+        int64_t r0 = 0;
+        for (; r0 + 4 <= a.m; r0 += 4) ggmlRowTile<4>(a, minTerm, row, i, r0);
+        switch (a.m - r0) {
+        case 3: ggmlRowTile<3>(a, minTerm, row, i, r0); break;
+        case 2: ggmlRowTile<2>(a, minTerm, row, i, r0); break;
+        case 1: ggmlRowTile<1>(a, minTerm, row, i, r0); break;
+        default: break;
+        }
+    }
+}
+
+// ---- activation quantization ---------------------------------------------
 
 GLASSBOX_AVX2_INLINE int32_t hsum8i(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -159,10 +264,10 @@ void quantizeRow(const float* x, int64_t k, uint8_t* out, const ActFormat& f) {
         __m128 h = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
         h = _mm_max_ps(h, _mm_movehl_ps(h, h));
         h = _mm_max_ss(h, _mm_movehdup_ps(h));
-        const float d = _mm_cvtss_f32(h) / 127;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const BlockScale bs = blockScale(_mm_cvtss_f32(h), f.ggmlBlocks);
+        const float d = bs.d;
         __m256i q[4];
-        for (int i = 0; i < 4; ++i) q[i] = roundAway(_mm256_mul_ps(v[i], _mm256_set1_ps(id)));
+        for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], _mm256_set1_ps(bs.mul)));
         const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
         const __m256i bytes = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), bytes);
@@ -173,7 +278,7 @@ void quantizeRow(const float* x, int64_t k, uint8_t* out, const ActFormat& f) {
             std::memcpy(aux + 8 * b, &v0, 4);
             std::memcpy(aux + 8 * b + 4, &v1, 4);
         } else if (f.minTerm) {
-            const float v0 = d * float(s0 + s1);
+            const float v0 = blockSumTerm(bs, s0 + s1, f.ggmlBlocks);
             std::memcpy(aux + 4 * b, &v0, 4);
         } else {
             const int32_t v0 = f.zeroPoint * (s0 + s1);
@@ -202,6 +307,10 @@ bool gemm(const GemmArgs& a, bool useVnni) {
     case TensorType::F16: runFloat8<TensorType::F16>(a); return true;
     case TensorType::BF16: runFloat8<TensorType::BF16>(a); return true;
     default: break;
+    }
+    if (actFormat(a.type).ggmlBlocks) {
+        ggmlGemm(a);
+        return true;
     }
     if (useVnni && cpuFeatures().avxVnni) return vnni::gemmQuant(a);
     return maddubs::gemmQuant(a);

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/matmul_decode_avx512.h"
 #include "kernels/cpu/matmul_impl.h"
@@ -60,6 +61,7 @@ struct ActView {
     uint64_t stride;
     int64_t dOff;    // byte offset of the float scales in a row
     int64_t auxOff;  // byte offset of the per-group sums in a row
+    const int32_t* sliceStart = nullptr;  // ggml order, zero-point formats: -zeroPoint·Σq per 4 values
 };
 
 // acc[r] += contribution of groups [g0, g0 + n) of the panel for activation row r0 + r.
@@ -187,6 +189,146 @@ void runQuant(const GemmArgs& a) {
     }
 }
 
+// ---- ggml's 32-value formats in ggml's summation order ----------------------
+//
+// Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 are summed as ggml sums them on x86
+// (ggml_vec_dot_q4_1_q8_1, ggml_vec_dot_q8_0_q8_0 and llamafile's
+// tinyBLAS_Q0_AVX alike), so the results are bit for bit llama.cpp's: every
+// output keeps eight partial sums, one per four-value slice t of a block
+// (values 4t..4t+3), each advanced once per block by an FMA with the product
+// of the two F16 scales; at the end they are added as hsum_float_8 adds them,
+// ((p0+p4) + (p2+p6)) + ((p1+p5) + (p3+p7)), and the min term Σ m·(d·Σq),
+// summed block by block, is added last. Lanes hold 16 weight rows, so the
+// eight partial sums of a row are eight registers.
+
+template <class Dec> constexpr int kZeroShift = 0;  // log2 of the zero point (Q4_0 8, Q5_0 16, Q8_0 128)
+template <> constexpr int kZeroShift<DecQ4_0> = 3;
+template <> constexpr int kZeroShift<DecQ5_0> = 4;
+template <> constexpr int kZeroShift<DecQ8_0> = 7;
+
+template <int R>
+struct GgmlAcc {
+    __m512 part[R][8];
+    __m512 min[R];
+};
+
+template <class Dec, int R>
+GLASSBOX_AVX512_INLINE void ggmlBlock(const GroupRec<32>& rc, int64_t b, const ActView& av, int64_t r0,
+                                      GgmlAcc<R>& acc) {
+    const __m512i zero = _mm512_setzero_si512();
+    for (int r = 0; r < R; ++r) {
+        const uint8_t* xr = av.base + uint64_t(r0 + r) * av.stride;
+        const __m512 scale = _mm512_mul_ps(rc.scale, _mm512_set1_ps(loadAs<float>(xr + av.dOff + 4 * b)));
+        for (int t = 0; t < 8; ++t) {
+            const __m512i xt = _mm512_set1_epi32(loadAs<int32_t>(xr + 32 * b + 4 * t));
+            __m512i start = zero;
+            if constexpr (!Dec::kMin)  // u = w + zeroPoint: start from -zeroPoint·Σq of the slice
+                start = _mm512_set1_epi32(av.sliceStart[uint64_t(r0 + r) * uint64_t(av.dOff / 4) + uint64_t(8 * b + t)]);
+            const __m512i dot = _mm512_dpbusd_epi32(start, rc.w[t], xt);
+            acc.part[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc.part[r][t]);
+        }
+        if constexpr (Dec::kMin)
+            acc.min[r] = _mm512_fmadd_ps(rc.min, _mm512_set1_ps(loadAs<float>(xr + av.auxOff + 4 * b)), acc.min[r]);
+    }
+}
+
+template <class Dec, int R>
+GLASSBOX_AVX512_INLINE void ggmlStore(GgmlAcc<R>& acc, float* y, int64_t ldy, __mmask16 mask) {
+    for (int r = 0; r < R; ++r) {
+        const __m512* p = acc.part[r];
+        const __m512 s02 = _mm512_add_ps(_mm512_add_ps(p[4], p[0]), _mm512_add_ps(p[6], p[2]));
+        const __m512 s13 = _mm512_add_ps(_mm512_add_ps(p[5], p[1]), _mm512_add_ps(p[7], p[3]));
+        __m512 v = _mm512_add_ps(s02, s13);
+        if constexpr (Dec::kMin) v = _mm512_add_ps(v, acc.min[r]);
+        _mm512_mask_storeu_ps(y + r * ldy, mask, v);
+    }
+}
+
+template <int R>
+GLASSBOX_AVX512_INLINE void ggmlZero(GgmlAcc<R>& acc) {
+    for (int r = 0; r < R; ++r) {
+        acc.min[r] = _mm512_setzero_ps();
+        for (int t = 0; t < 8; ++t) acc.part[r][t] = _mm512_setzero_ps();
+    }
+}
+
+// One or two activation rows: blocks decoded and used on the fly, the next
+// panel prefetched meanwhile (as streamPanel).
+template <class Dec, int R>
+void ggmlStreamPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, float* y, int64_t ldy,
+                     __mmask16 mask, const uint8_t* prefetch, int64_t prefetchBytes) {
+    GgmlAcc<R> acc;
+    ggmlZero(acc);
+    GroupRec<32> rec;
+    const int64_t linesPerBlock = (prefetchBytes / 64 + nBlocks - 1) / nBlocks;
+    for (int64_t b = 0; b < nBlocks; ++b) {
+        for (int64_t i = 0; i < linesPerBlock; ++i) {
+            const int64_t off = (b * linesPerBlock + i) * 64;
+            if (off < prefetchBytes) _mm_prefetch(reinterpret_cast<const char*>(prefetch + off), _MM_HINT_T0);
+        }
+        Dec::decode(rs, b, &rec);
+        ggmlBlock<Dec, R>(rec, b, av, 0, acc);
+    }
+    ggmlStore<Dec, R>(acc, y, ldy, mask);
+}
+
+// More activation rows: the whole panel is decoded once (no split of the
+// sum over k, which would change its order), then swept two rows at a time.
+template <class Dec>
+void ggmlBufferedPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, int64_t m, float* y, int64_t ldy,
+                       __mmask16 mask) {
+    thread_local std::vector<GroupRec<32>> buf;
+    if (buf.size() < size_t(nBlocks)) buf.resize(size_t(nBlocks));
+    for (int64_t b = 0; b < nBlocks; ++b) Dec::decode(rs, b, &buf[size_t(b)]);
+    int64_t r0 = 0;
+    for (; r0 + 2 <= m; r0 += 2) {
+        GgmlAcc<2> acc;
+        ggmlZero(acc);
+        for (int64_t b = 0; b < nBlocks; ++b) ggmlBlock<Dec, 2>(buf[size_t(b)], b, av, r0, acc);
+        ggmlStore<Dec, 2>(acc, y + r0 * ldy, ldy, mask);
+    }
+    if (r0 < m) {
+        GgmlAcc<1> acc;
+        ggmlZero(acc);
+        for (int64_t b = 0; b < nBlocks; ++b) ggmlBlock<Dec, 1>(buf[size_t(b)], b, av, r0, acc);
+        ggmlStore<Dec, 1>(acc, y + r0 * ldy, ldy, mask);
+    }
+}
+
+// -zeroPoint·Σq of every four activation values (k / 4 per row), once per call.
+template <class Dec>
+const int32_t* sliceStarts(const GemmArgs& a) {
+    thread_local std::vector<int32_t> starts;
+    if constexpr (Dec::kMin) return nullptr;
+    const int64_t slices = a.k / 4;
+    starts.resize(size_t(a.m * slices));
+    for (int64_t r = 0; r < a.m; ++r) {
+        const auto* q = reinterpret_cast<const int8_t*>(a.x + uint64_t(r) * a.xStride);
+        for (int64_t s = 0; s < slices; ++s)
+            starts[size_t(r * slices + s)] = -((q[4 * s] + q[4 * s + 1] + q[4 * s + 2] + q[4 * s + 3]) << kZeroShift<Dec>);
+    }
+    return starts.data();
+}
+
+template <class Dec>
+void runGgml(const GemmArgs& a) {
+    const int64_t nBlocks = a.k / 32;
+    const ActView av{a.x, a.xStride, a.k, a.k + 4 * (a.k / 32), sliceStarts<Dec>(a)};
+    for (int64_t p = 0; p < a.nRows; p += kPanel) {
+        const int n = int(a.nRows - p < kPanel ? a.nRows - p : kPanel);
+        const RowSet rs = makeRowSet(a.w + uint64_t(p) * a.wStride, a.wStride, n);
+        const auto mask = __mmask16((1u << n) - 1);
+        float* y = a.y + p;
+        const int64_t next = p + kPanel < a.nRows ? p + kPanel : a.nRows;
+        const int64_t nextRows = a.nRows - next < kPanel ? a.nRows - next : kPanel;
+        const uint8_t* pf = a.w + uint64_t(next) * a.wStride;
+        const int64_t pfBytes = nextRows * int64_t(a.wStride);
+        if (a.m == 1) ggmlStreamPanel<Dec, 1>(rs, nBlocks, av, y, a.ldy, mask, pf, pfBytes);
+        else if (a.m == 2) ggmlStreamPanel<Dec, 2>(rs, nBlocks, av, y, a.ldy, mask, pf, pfBytes);
+        else ggmlBufferedPanel<Dec>(rs, nBlocks, av, a.m, y, a.ldy, mask);
+    }
+}
+
 // ---- float weights ---------------------------------------------------------
 
 template <TensorType T>
@@ -236,19 +378,8 @@ void runFloat(const GemmArgs& a) {
 
 // ---- activation quantization ---------------------------------------------
 
-// Round half away from zero (as roundf), exactly.
-GLASSBOX_AVX512_INLINE __m512i roundAway(__m512 v) {
-    const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(v, t));
-    const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-    const __m512 one = _mm512_castsi512_ps(_mm512_or_si512(
-        _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(int(0x80000000u))),
-        _mm512_castps_si512(_mm512_set1_ps(1.0f))));
-    return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, one));
-}
-
-// One activation row; the per-block scales of up to 16 blocks are computed
-// together (two vector divisions instead of 32 scalar ones).
+// One activation row, block by block as ggml's quantize_row_q8_0 does it
+// (the absolute maxima of up to 16 blocks are taken first).
 void quantizeRow(const float* x, int64_t k, uint8_t* out, const ActFormat& f) {
     auto* dOut = reinterpret_cast<float*>(out + k);
     uint8_t* aux = out + k + 4 * (k / 32);
@@ -260,16 +391,13 @@ void quantizeRow(const float* x, int64_t k, uint8_t* out, const ActFormat& f) {
             const float* p = x + 32 * (b0 + i);
             amax[i] = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(p)), _mm512_abs_ps(_mm512_loadu_ps(p + 16))));
         }
-        const __m512 d = _mm512_div_ps(_mm512_load_ps(amax), _mm512_set1_ps(127.0f));
-        const __mmask16 nonzero = _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_OQ);
-        alignas(64) float id[16];
-        _mm512_store_ps(id, _mm512_maskz_div_ps(nonzero, _mm512_set1_ps(1.0f), d));
-        _mm512_mask_storeu_ps(dOut + b0, __mmask16((1u << nb) - 1), d);
         for (int i = 0; i < nb; ++i) {
             const int64_t b = b0 + i;
-            const __m512 vid = _mm512_set1_ps(id[i]);
-            const __m512i q0 = roundAway(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * b), vid));
-            const __m512i q1 = roundAway(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * b + 16), vid));
+            const BlockScale bs = blockScale(amax[i], f.ggmlBlocks);
+            dOut[b] = bs.d;
+            const __m512 vmul = _mm512_set1_ps(bs.mul);
+            const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * b), vmul));
+            const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 32 * b + 16), vmul));
             _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * b), _mm512_cvtepi32_epi8(q0));
             _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
             if (f.group == 16) {
@@ -278,7 +406,7 @@ void quantizeRow(const float* x, int64_t k, uint8_t* out, const ActFormat& f) {
             } else {
                 const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
                 if (f.minTerm) {
-                    const float v = dOut[b] * float(sum);
+                    const float v = blockSumTerm(bs, sum, f.ggmlBlocks);
                     std::memcpy(aux + 4 * b, &v, 4);
                 } else {
                     const int32_t v = f.zeroPoint * sum;
@@ -307,11 +435,11 @@ bool quantizeActRows(TensorType weightType, const float* x, int64_t m, int64_t k
 bool gemm(const GemmArgs& a) {
     if (a.wStride * (kPanel - 1) > uint64_t(INT32_MAX)) return false;  // gather offsets are 32-bit
     switch (a.type) {
-    case TensorType::Q4_0: runQuant<DecQ4_0>(a); return true;
-    case TensorType::Q4_1: runQuant<DecQ4_1>(a); return true;
-    case TensorType::Q5_0: runQuant<DecQ5_0>(a); return true;
-    case TensorType::Q5_1: runQuant<DecQ5_1>(a); return true;
-    case TensorType::Q8_0: runQuant<DecQ8_0>(a); return true;
+    case TensorType::Q4_0: runGgml<DecQ4_0>(a); return true;
+    case TensorType::Q4_1: runGgml<DecQ4_1>(a); return true;
+    case TensorType::Q5_0: runGgml<DecQ5_0>(a); return true;
+    case TensorType::Q5_1: runGgml<DecQ5_1>(a); return true;
+    case TensorType::Q8_0: runGgml<DecQ8_0>(a); return true;
     case TensorType::Q4_K: runQuant<DecQ4K>(a); return true;
     case TensorType::Q5_K: runQuant<DecQ5K>(a); return true;
     case TensorType::Q6_K: runQuant<DecQ6K>(a); return true;

@@ -2,7 +2,7 @@
 //
 // Quantized weights are multiplied with activations in the "A8" row format,
 // private to the matmul code and identical for every instruction set:
-//   int8  qs[k]          activations rounded to round(x / d), |q| <= 127
+//   int8  qs[k]          activations x * 127 / amax rounded to nearest even
 //   float d[k / 32]      one scale per 32 values (amax / 127, as Q8_0)
 //   aux[k / G]           per weight-scale group of G values (16 or 32):
 //                        float d * sum(q) for weight types with a min term,
@@ -29,7 +29,24 @@ struct ActFormat {
     bool minTerm = false;  // aux is float d*Σq (true) or int32 zeroPoint*Σq (false)
     int zeroPoint = 0;  // for !minTerm
     bool quantized = false;  // false: plain float activations
+    // ggml's 32-value formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) meet activations
+    // in Q8_0 / Q8_1 blocks, whose scale d and d*Σq are stored as F16: the
+    // A8 row holds those rounded values, and the products follow ggml's
+    // summation order (see gemmGgmlOrder in matmul_avx512_ggml.cpp).
+    bool ggmlBlocks = false;
 };
+
+// One block's quantization, as ggml's quantize_row_q8_0 / q8_1 do it:
+// q = nearest-even(x * mul), stored scale d (F16-rounded for ggmlBlocks),
+// dRaw = amax / 127 unrounded (for d*Σq).
+struct BlockScale {
+    float mul = 0.0f;
+    float d = 0.0f;
+    float dRaw = 0.0f;
+};
+BlockScale blockScale(float amax, bool ggmlBlocks);
+// The aux value d*Σq of a min-term block.
+float blockSumTerm(const BlockScale& s, int32_t sumQ, bool ggmlBlocks);
 
 // Format for a weight type; quantized = false for F32/F16/BF16.
 ActFormat actFormat(TensorType weightType);

@@ -19,16 +19,29 @@ using namespace engine;
 
 ActFormat actFormat(TensorType t) {
     switch (t) {
-    case TensorType::Q4_0: return {32, false, 8, true};
-    case TensorType::Q5_0: return {32, false, 16, true};
-    case TensorType::Q8_0: return {32, false, 128, true};
+    case TensorType::Q4_0: return {32, false, 8, true, true};
+    case TensorType::Q5_0: return {32, false, 16, true, true};
+    case TensorType::Q8_0: return {32, false, 128, true, true};
     case TensorType::Q6_K: return {16, false, 32, true};
     case TensorType::Q4_1:
-    case TensorType::Q5_1:
+    case TensorType::Q5_1: return {32, true, 0, true, true};
     case TensorType::Q4_K:
     case TensorType::Q5_K: return {32, true, 0, true};
     default: return {32, false, 0, false};
     }
+}
+
+BlockScale blockScale(float amax, bool ggmlBlocks) {
+    BlockScale s;
+    s.dRaw = amax / 127.0f;
+    s.d = ggmlBlocks ? scalar::halfToFloat(scalar::floatToHalf(s.dRaw)) : s.dRaw;
+    s.mul = amax != 0.0f ? 127.0f / amax : 0.0f;
+    return s;
+}
+
+float blockSumTerm(const BlockScale& s, int32_t sumQ, bool ggmlBlocks) {
+    const float v = s.dRaw * float(sumQ);
+    return ggmlBlocks ? scalar::halfToFloat(scalar::floatToHalf(v)) : v;
 }
 
 uint64_t actRowBytes(TensorType t, int64_t k) {
@@ -180,6 +193,34 @@ float quantRowDot(const GemmArgs& a, const ActFormat& f, const uint8_t* wRow, co
     return sum;
 }
 
+// ggml's order for its 32-value formats (see matmul_avx512.cpp): eight
+// partial sums per output, one per four-value slice of a block, each
+// advanced by one FMA per block; added as hsum_float_8 adds them, then the
+// min term summed block by block.
+float ggmlRowDot(const GemmArgs& a, const ActFormat& f, const uint8_t* wRow, const uint8_t* xRow) {
+    const auto* q = reinterpret_cast<const int8_t*>(xRow);
+    const auto* d = reinterpret_cast<const float*>(xRow + a.k);
+    const uint8_t* aux = xRow + a.k + 4 * (a.k / 32);
+    float part[8] = {}, minSum = 0;
+    GroupValues gv;
+    for (int64_t b = 0; b < a.k / 32; ++b) {
+        decodeGroup(a.type, wRow, b, gv);
+        const float scale = gv.scale * d[b];
+        for (int t = 0; t < 8; ++t) {
+            int32_t dot = 0;
+            for (int j = 4 * t; j < 4 * t + 4; ++j) dot += (int32_t(gv.u[j]) - (f.minTerm ? 0 : f.zeroPoint)) * q[32 * b + j];
+            part[t] = std::fma(float(dot), scale, part[t]);
+        }
+        if (f.minTerm) {
+            float dsum;
+            std::memcpy(&dsum, aux + 4 * b, 4);
+            minSum = std::fma(gv.min, dsum, minSum);
+        }
+    }
+    const float sum = ((part[4] + part[0]) + (part[6] + part[2])) + ((part[5] + part[1]) + (part[7] + part[3]));
+    return f.minTerm ? sum + minSum : sum;
+}
+
 }  // namespace
 
 void quantizeActRows(TensorType weightType, const float* x, int64_t m, int64_t k, uint8_t* out,
@@ -196,20 +237,20 @@ void quantizeActRows(TensorType weightType, const float* x, int64_t m, int64_t k
                 const float v = std::fabs(x[b * 32 + j]);
                 amax = amax > v ? amax : v;
             }
-            const float d = amax / 127;
-            const float id = d != 0.0f ? 1.0f / d : 0.0f;
-            dOut[b] = d;
-            for (int j = 0; j < 32; ++j) q[b * 32 + j] = int8_t(std::round(x[b * 32 + j] * id));
-        }
-        for (int64_t g = 0; g < k / f.group; ++g) {
-            int sum = 0;
-            for (int j = 0; j < f.group; ++j) sum += q[g * f.group + j];
-            if (f.minTerm) {
-                const float v = dOut[(g * f.group) / 32] * float(sum);
-                std::memcpy(aux + 4 * g, &v, 4);
-            } else {
-                const int32_t v = f.zeroPoint * sum;
-                std::memcpy(aux + 4 * g, &v, 4);
+            const BlockScale bs = blockScale(amax, f.ggmlBlocks);
+            dOut[b] = bs.d;
+            for (int j = 0; j < 32; ++j) q[b * 32 + j] = int8_t(std::nearbyint(x[b * 32 + j] * bs.mul));
+            for (int g = 0; g < 32 / f.group; ++g) {
+                int32_t sum = 0;
+                for (int j = 0; j < f.group; ++j) sum += q[b * 32 + g * f.group + j];
+                const int64_t at = (b * 32) / f.group + g;
+                if (f.minTerm) {
+                    const float v = blockSumTerm(bs, sum, f.ggmlBlocks);
+                    std::memcpy(aux + 4 * at, &v, 4);
+                } else {
+                    const int32_t v = f.zeroPoint * sum;
+                    std::memcpy(aux + 4 * at, &v, 4);
+                }
             }
         }
         const uint64_t used = uint64_t(k) + 4 * uint64_t(k / 32) + 4 * uint64_t(k / f.group);
@@ -228,7 +269,8 @@ void gemm(const GemmArgs& a) {
     }
     for (int64_t r = 0; r < a.m; ++r)
         for (int64_t i = 0; i < a.nRows; ++i)
-            a.y[r * a.ldy + i] = quantRowDot(a, f, a.w + i * a.wStride, a.x + r * a.xStride);
+            a.y[r * a.ldy + i] = f.ggmlBlocks ? ggmlRowDot(a, f, a.w + i * a.wStride, a.x + r * a.xStride)
+                                              : quantRowDot(a, f, a.w + i * a.wStride, a.x + r * a.xStride);
 }
 
 }  // namespace scalar

@@ -6,18 +6,13 @@
 
 #include "engine/tensor_types.h"
 #include "kernels/cpu/quant_impl.h"
+#include "kernels/cpu/vec_ops_ggml.h"
 #include "kernels/cpu/vec_ops_impl.h"
 
 namespace glassbox::kernels {
 namespace {
 
 using detail::VecOpsTable;
-
-double sumSquares(const float* x, int64_t n) {
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i) s += double(x[i] * x[i]);
-    return s;
-}
 
 void scaleMul(const float* x, float s, const float* w, int64_t n, float* out) {
     for (int64_t i = 0; i < n; ++i) out[i] = w ? (x[i] * s) * w[i] : x[i] * s;
@@ -27,19 +22,6 @@ float maxValue(const float* x, int64_t n) {
     float m = -std::numeric_limits<float>::infinity();
     for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
     return m;
-}
-
-double expShiftSum(float* x, float shift, int64_t n) {
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        x[i] = std::exp(x[i] - shift);
-        s += double(x[i]);
-    }
-    return s;
-}
-
-void swigluScalar(const float* gate, const float* up, int64_t n, float* out) {
-    for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 void addScalar(const float* a, const float* b, int64_t n, float* out) {
@@ -90,10 +72,13 @@ void weightedSumF16RowsScalar(const float* w, const uint16_t* rows, int64_t stri
     for (int64_t r = 0; r < nRows; ++r) axpyF16Scalar(w[r], rows + r * stride, y, n);
 }
 
-constexpr VecOpsTable kScalarTable = {sumSquares,   scaleMul,  maxValue,   expShiftSum,  swigluScalar,
-                                      addScalar,    scaleScalar, dotScalar, axpyScalar, dotF16Scalar,
-                                      axpyF16Scalar, toF16Scalar, fromF16Scalar, dotF16RowsScalar,
-                                      weightedSumF16RowsScalar};
+constexpr VecOpsTable kScalarTable = {
+    detail::ggml::sumSquares, scaleMul,          maxValue,         detail::ggml::expShiftSum,
+    detail::ggml::swiglu,     addScalar,         scaleScalar,      dotScalar,
+    axpyScalar,               dotF16Scalar,      axpyF16Scalar,    toF16Scalar,
+    fromF16Scalar,            dotF16RowsScalar,  weightedSumF16RowsScalar,
+    detail::ggml::dotF16RowsTree, detail::ggml::weightedSumF16RowsTree, detail::ggml::rotatePairs,
+    detail::ggml::dotF16RowsSingle, detail::ggml::weightedSumF16RowsSingle};
 
 const VecOpsTable& table() {
     switch (detail::activeSimdLevel()) {
@@ -139,6 +124,25 @@ void dotF16Rows(const uint16_t* rows, int64_t stride, const float* x, int64_t n,
 }
 void weightedSumF16Rows(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n, float* y) {
     table().weightedSumF16Rows(w, rows, stride, nRows, n, y);
+}
+
+void dotF16RowsTree(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out) {
+    table().dotF16RowsTree(rows, stride, x, n, nRows, out);
+}
+void weightedSumF16RowsTree(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n,
+                            float* y) {
+    table().weightedSumF16RowsTree(w, rows, stride, nRows, n, y);
+}
+void rotatePairs(float* a, float* b, int64_t step, const float* cs, const float* sn, int64_t n) {
+    table().rotatePairs(a, b, step, cs, sn, n);
+}
+
+void dotF16RowsSingle(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out) {
+    table().dotF16RowsSingle(rows, stride, x, n, nRows, out);
+}
+void weightedSumF16RowsSingle(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n,
+                              float* y) {
+    table().weightedSumF16RowsSingle(w, rows, stride, nRows, n, y);
 }
 
 void expInPlace(float* x, int64_t n) {

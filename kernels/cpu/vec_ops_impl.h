@@ -7,7 +7,7 @@
 namespace glassbox::kernels::detail {
 
 struct VecOpsTable {
-    // Σ x² (float vector accumulation), the rmsNorm reduction.
+    // Σ x² (float squares added in double, in order), the rmsNorm reduction.
     double (*sumSquares)(const float* x, int64_t n);
     // out[i] = x[i] * s * (w ? w[i] : 1)
     void (*scaleMul)(const float* x, float s, const float* w, int64_t n, float* out);
@@ -28,6 +28,14 @@ struct VecOpsTable {
     // y[i] += Σ_r w[r] * half(rows[r * stride + i]), rows in order (the same
     // FMA sequence as nRows axpyF16 calls).
     void (*weightedSumF16Rows)(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n, float* y);
+    // ggml's 16-lane orders (see vec_ops.h and vec_ops_ggml.h).
+    void (*dotF16RowsTree)(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out);
+    void (*weightedSumF16RowsTree)(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n,
+                                   float* y);
+    void (*rotatePairs)(float* a, float* b, int64_t step, const float* cs, const float* sn, int64_t n);
+    void (*dotF16RowsSingle)(const uint16_t* rows, int64_t stride, const float* x, int64_t n, int64_t nRows, float* out);
+    void (*weightedSumF16RowsSingle)(const float* w, const uint16_t* rows, int64_t stride, int64_t nRows, int64_t n,
+                                     float* y);
 };
 
 namespace avx2 {

@@ -59,22 +59,24 @@ __host__ __device__ constexpr uint64_t typeRowBytes(TensorType t, int64_t cols) 
 
 // A8 activation rows, as kernels::detail::actFormat / actRowBytes:
 // int8 q[k], float d[k / 32], aux[k / group] (float d·Σq when minTerm, else
-// int32 zeroPoint·Σq), zero padding to a multiple of 64 bytes.
+// int32 zeroPoint·Σq), zero padding to a multiple of 64 bytes. ggmlBlocks:
+// d and d·Σq are rounded to F16 (ggml's Q8_0 / Q8_1 blocks).
 struct ActLayout {
     int group;
     bool minTerm;
     int zeroPoint;
     bool quantized;
+    bool ggmlBlocks = false;
 };
 
 __host__ __device__ constexpr ActLayout actLayout(TensorType t) {
     switch (t) {
-    case TensorType::Q4_0: return {32, false, 8, true};
-    case TensorType::Q5_0: return {32, false, 16, true};
-    case TensorType::Q8_0: return {32, false, 128, true};
+    case TensorType::Q4_0: return {32, false, 8, true, true};
+    case TensorType::Q5_0: return {32, false, 16, true, true};
+    case TensorType::Q8_0: return {32, false, 128, true, true};
     case TensorType::Q6_K: return {16, false, 32, true};
     case TensorType::Q4_1:
-    case TensorType::Q5_1:
+    case TensorType::Q5_1: return {32, true, 0, true, true};
     case TensorType::Q4_K:
     case TensorType::Q5_K: return {32, true, 0, true};
     default: return {32, false, 0, false};

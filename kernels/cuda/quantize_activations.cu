@@ -1,6 +1,7 @@
 // Activation quantization to the CPU matmul's A8 rows (quant_blocks.cuh),
-// byte for byte: per 32 values d = amax / 127, q = roundf(x · (1 / d)) (half
-// away from zero, as std::round), then the per-group aux words. One warp
+// byte for byte: per 32 values q = x · (127 / amax) rounded to nearest even,
+// d = amax / 127 (rounded to F16 for ggmlBlocks), then the per-group aux
+// words (d·Σq from the unrounded d, rounded to F16 for ggmlBlocks). One warp
 // per 32-value block, lane j owns value j.
 #include "kernels/cuda/quantize_activations.cuh"
 
@@ -21,10 +22,10 @@ __device__ void quantizeBlock(const float* __restrict__ xRow, int64_t cols, int6
     const float v = xRow[32 * b + lane];
     const float amax = detail::warpMax(fabsf(v));
     const float d = __fdiv_rn(amax, 127.0f);
-    const float id = d != 0.0f ? __fdiv_rn(1.0f, d) : 0.0f;
-    const int q = int(roundf(__fmul_rn(v, id)));
+    const float mul = amax != 0.0f ? __fdiv_rn(127.0f, amax) : 0.0f;
+    const int q = int(rintf(__fmul_rn(v, mul)));
     dst[32 * b + lane] = uint8_t(int8_t(q));
-    if (lane == 0) reinterpret_cast<float*>(dst + cols)[b] = d;
+    if (lane == 0) reinterpret_cast<float*>(dst + cols)[b] = f.ggmlBlocks ? detail::roundThroughHalf(d) : d;
 
     uint8_t* aux = dst + cols + 4 * (cols / 32);
     if (f.group == 16) {
@@ -37,7 +38,8 @@ __device__ void quantizeBlock(const float* __restrict__ xRow, int64_t cols, int6
     const int s = detail::warpSum(q);
     if (lane != 0) return;
     if (f.minTerm) {
-        reinterpret_cast<float*>(aux)[b] = __fmul_rn(d, float(s));
+        const float sum = __fmul_rn(d, float(s));
+        reinterpret_cast<float*>(aux)[b] = f.ggmlBlocks ? detail::roundThroughHalf(sum) : sum;
     } else {
         reinterpret_cast<int32_t*>(aux)[b] = f.zeroPoint * s;
     }

@@ -1,6 +1,7 @@
 // Tests for matmul(), matmulRows() and quantizeActivations(): every SIMD
 // level against the portable kernels (same quantized activations, so only
-// the float summation order differs), against a float product with the
+// the float summation order differs; for ggml's 32-value formats every
+// level must give the portable kernels' bits exactly), against a float product with the
 // dequantized weights, row-panel tails, multi-threaded splits over rows and
 // over activation rows, long rows (chunked panels) and scratch reuse.
 #include <QtTest>
@@ -104,6 +105,12 @@ const TensorType kTypes[] = {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_
                              TensorType::Q8_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
                              TensorType::F32,  TensorType::F16,  TensorType::BF16};
 
+// The formats whose products follow ggml's order at the portable and AVX-512 levels.
+bool isGgmlFormat(TensorType t) {
+    return t == TensorType::Q4_0 || t == TensorType::Q4_1 || t == TensorType::Q5_0 || t == TensorType::Q5_1 ||
+           t == TensorType::Q8_0;
+}
+
 }  // namespace
 
 class TestMatmul : public QObject {
@@ -161,6 +168,13 @@ private slots:
         for (const std::string& level : simdLevels()) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             const std::vector<float> y = run(w, x, m, threads);
+            if (isGgmlFormat(TensorType(type))) {
+                // ggml's summation order at both levels: the same bits, not merely close ones
+                for (size_t i = 0; i < y.size(); ++i)
+                    QVERIFY2(y[i] == ref[i], qPrintable(QString("%1 output %2: %3 vs scalar %4").arg(level.c_str())
+                                                            .arg(i).arg(double(y[i]), 0, 'g', 9).arg(double(ref[i]), 0, 'g', 9)));
+                continue;
+            }
             for (size_t i = 0; i < y.size(); ++i)
                 QVERIFY2(std::fabs(y[i] - ref[i]) <= 2e-6 * mag[i] + 1e-6,
                          qPrintable(QString("%1 output %2: %3 vs scalar %4")
