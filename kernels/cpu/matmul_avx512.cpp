@@ -25,7 +25,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "kernels/cpu/matmul_decode_avx512.h"
 #include "kernels/cpu/matmul_impl.h"
@@ -61,7 +60,6 @@ struct ActView {
     uint64_t stride;
     int64_t dOff;    // byte offset of the float scales in a row
     int64_t auxOff;  // byte offset of the per-group sums in a row
-    const int32_t* sliceStart = nullptr;  // ggml order, zero-point formats: -zeroPoint·Σq per 4 values
 };
 
 // acc[r] += contribution of groups [g0, g0 + n) of the panel for activation row r0 + r.
@@ -219,11 +217,17 @@ GLASSBOX_AVX512_INLINE void ggmlBlock(const GroupRec<32>& rc, int64_t b, const A
     for (int r = 0; r < R; ++r) {
         const uint8_t* xr = av.base + uint64_t(r0 + r) * av.stride;
         const __m512 scale = _mm512_mul_ps(rc.scale, _mm512_set1_ps(loadAs<float>(xr + av.dOff + 4 * b)));
+        __m512i starts = zero;  // u = w + zeroPoint: slice t starts from -zeroPoint·Σq (lane t)
+        if constexpr (!Dec::kMin) {
+            const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1),
+                                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr + 32 * b)));
+            starts = _mm512_castsi256_si512(
+                _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, kZeroShift<Dec>)));
+        }
         for (int t = 0; t < 8; ++t) {
             const __m512i xt = _mm512_set1_epi32(loadAs<int32_t>(xr + 32 * b + 4 * t));
             __m512i start = zero;
-            if constexpr (!Dec::kMin)  // u = w + zeroPoint: start from -zeroPoint·Σq of the slice
-                start = _mm512_set1_epi32(av.sliceStart[uint64_t(r0 + r) * uint64_t(av.dOff / 4) + uint64_t(8 * b + t)]);
+            if constexpr (!Dec::kMin) start = _mm512_permutexvar_epi32(_mm512_set1_epi32(t), starts);
             const __m512i dot = _mm512_dpbusd_epi32(start, rc.w[t], xt);
             acc.part[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc.part[r][t]);
         }
@@ -272,48 +276,54 @@ void ggmlStreamPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, float
     ggmlStore<Dec, R>(acc, y, ldy, mask);
 }
 
-// More activation rows: the whole panel is decoded once (no split of the
-// sum over k, which would change its order), then swept two rows at a time.
+// Activation rows [r0, r0 + R) against one panel, blocks decoded on the fly.
+template <class Dec, int R>
+void ggmlStreamTile(const RowSet& rs, int64_t nBlocks, const ActView& av, int64_t r0, float* y, int64_t ldy,
+                    __mmask16 mask) {
+    GgmlAcc<R> acc;
+    ggmlZero(acc);
+    GroupRec<32> rec;
+    for (int64_t b = 0; b < nBlocks; ++b) {
+        Dec::decode(rs, b, &rec);
+        ggmlBlock<Dec, R>(rec, b, av, r0, acc);
+    }
+    ggmlStore<Dec, R>(acc, y + r0 * ldy, ldy, mask);
+}
+
+// More activation rows: the whole panel is decoded once onto the stack (no
+// split of the sum over k, which would change its order) and swept two rows
+// at a time; a panel too long for that is decoded again for every four rows.
+constexpr int64_t kGgmlPanelBlocks = 96;  // 96 × 640 bytes
+
 template <class Dec>
 void ggmlBufferedPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, int64_t m, float* y, int64_t ldy,
                        __mmask16 mask) {
-    thread_local std::vector<GroupRec<32>> buf;
-    if (buf.size() < size_t(nBlocks)) buf.resize(size_t(nBlocks));
-    for (int64_t b = 0; b < nBlocks; ++b) Dec::decode(rs, b, &buf[size_t(b)]);
     int64_t r0 = 0;
+    if (nBlocks > kGgmlPanelBlocks) {
+        for (; r0 + 4 <= m; r0 += 4) ggmlStreamTile<Dec, 4>(rs, nBlocks, av, r0, y, ldy, mask);
+        for (; r0 < m; ++r0) ggmlStreamTile<Dec, 1>(rs, nBlocks, av, r0, y, ldy, mask);
+        return;
+    }
+    GroupRec<32> buf[kGgmlPanelBlocks];
+    for (int64_t b = 0; b < nBlocks; ++b) Dec::decode(rs, b, &buf[b]);
     for (; r0 + 2 <= m; r0 += 2) {
         GgmlAcc<2> acc;
         ggmlZero(acc);
-        for (int64_t b = 0; b < nBlocks; ++b) ggmlBlock<Dec, 2>(buf[size_t(b)], b, av, r0, acc);
+        for (int64_t b = 0; b < nBlocks; ++b) ggmlBlock<Dec, 2>(buf[b], b, av, r0, acc);
         ggmlStore<Dec, 2>(acc, y + r0 * ldy, ldy, mask);
     }
     if (r0 < m) {
         GgmlAcc<1> acc;
         ggmlZero(acc);
-        for (int64_t b = 0; b < nBlocks; ++b) ggmlBlock<Dec, 1>(buf[size_t(b)], b, av, r0, acc);
+        for (int64_t b = 0; b < nBlocks; ++b) ggmlBlock<Dec, 1>(buf[b], b, av, r0, acc);
         ggmlStore<Dec, 1>(acc, y + r0 * ldy, ldy, mask);
     }
-}
-
-// -zeroPoint·Σq of every four activation values (k / 4 per row), once per call.
-template <class Dec>
-const int32_t* sliceStarts(const GemmArgs& a) {
-    thread_local std::vector<int32_t> starts;
-    if constexpr (Dec::kMin) return nullptr;
-    const int64_t slices = a.k / 4;
-    starts.resize(size_t(a.m * slices));
-    for (int64_t r = 0; r < a.m; ++r) {
-        const auto* q = reinterpret_cast<const int8_t*>(a.x + uint64_t(r) * a.xStride);
-        for (int64_t s = 0; s < slices; ++s)
-            starts[size_t(r * slices + s)] = -((q[4 * s] + q[4 * s + 1] + q[4 * s + 2] + q[4 * s + 3]) << kZeroShift<Dec>);
-    }
-    return starts.data();
 }
 
 template <class Dec>
 void runGgml(const GemmArgs& a) {
     const int64_t nBlocks = a.k / 32;
-    const ActView av{a.x, a.xStride, a.k, a.k + 4 * (a.k / 32), sliceStarts<Dec>(a)};
+    const ActView av{a.x, a.xStride, a.k, a.k + 4 * (a.k / 32)};
     for (int64_t p = 0; p < a.nRows; p += kPanel) {
         const int n = int(a.nRows - p < kPanel ? a.nRows - p : kPanel);
         const RowSet rs = makeRowSet(a.w + uint64_t(p) * a.wStride, a.wStride, n);
