@@ -183,7 +183,7 @@ void CpuBackend::outputHead(const float* hidden, int rows, float* logits) {
             cpuRmsNormRow(hidden + size_t(i) * m_c.nEmbd, w, m_c.nEmbd, m_c.rmsEps, &m_h[size_t(i) * m_c.nEmbd]);
     }
     OpProfiler::Scope op(m_prof, "logits");
-    kernels::matmul(m_model->output(), m_h.data(), rows, logits, m_pool, m_matmulScratch);
+    kernels::matmul(m_model->output(), m_h.data(), rows, logits, m_pool, m_matmulScratch, f16Activations());
 }
 
 Status CpuBackend::logitsFromHidden(std::span<const float> hidden, int rows, std::span<float> logits,

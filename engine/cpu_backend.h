@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "kernels/cpu/matmul.h"
 #include "engine/model.h"
 #include "engine/op_profile.h"
 #include "kernels/cpu/thread_pool.h"
@@ -66,6 +67,11 @@ private:
     void runChunk(const int32_t* tokens, int n, int pos0, float* logits, bool allRows);
     void runLayersAndHead(int n, int pos0, float* logits, bool allRows);
     void embed(const int32_t* tokens, int n);
+    // An F16 cache computes as llama.cpp does (F16 weights meet F16-rounded
+    // activations); the F32 cache is the full-precision mode, rounding nothing.
+    kernels::F16Activations f16Activations() const {
+        return m_opt.kvType == KvCacheType::F16 ? kernels::F16Activations::Rounded : kernels::F16Activations::Float;
+    }
     void attentionBlock(const LayerWeights& l, int layer, int n, int pos0);
     void feedForwardBlock(const LayerWeights& l, int n);
     void applyRope(float* rows, int nRows, int nHeads, int pos0);

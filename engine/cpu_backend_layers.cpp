@@ -59,7 +59,7 @@ void CpuBackend::attentionBlock(const LayerWeights& l, int layer, int n, int pos
     }
     {
         OpProfiler::Scope op(m_prof, "out_proj");
-        kernels::matmul(l.wo, m_attn.data(), n, m_o.data(), m_pool, m_matmulScratch);
+        kernels::matmul(l.wo, m_attn.data(), n, m_o.data(), m_pool, m_matmulScratch, f16Activations());
     }
     OpProfiler::Scope op(m_prof, "residual");
     for (size_t i = 0; i < size_t(n) * c.nEmbd; ++i) m_x[i] += m_o[i];
@@ -83,7 +83,7 @@ void CpuBackend::feedForwardBlock(const LayerWeights& l, int n) {
     }
     {
         OpProfiler::Scope op(m_prof, "down_proj");
-        kernels::matmul(l.wDown, m_gate.data(), n, m_o.data(), m_pool, m_matmulScratch);
+        kernels::matmul(l.wDown, m_gate.data(), n, m_o.data(), m_pool, m_matmulScratch, f16Activations());
     }
     OpProfiler::Scope op(m_prof, "residual");
     for (size_t i = 0; i < size_t(n) * c.nEmbd; ++i) m_x[i] += m_o[i];
@@ -102,10 +102,10 @@ void CpuBackend::fusedMatmul(std::initializer_list<MatJob> jobs, const float* x,
         totalRows += j.w->ne[1];
     }
     if (!sameType || m_pool.size() == 1) {
-        for (const MatJob& j : jobs) kernels::matmul(*j.w, x, n, j.y, m_pool, m_matmulScratch);
+        for (const MatJob& j : jobs) kernels::matmul(*j.w, x, n, j.y, m_pool, m_matmulScratch, f16Activations());
         return;
     }
-    kernels::quantizeActivations(first.type, x, n, first.ne[0], m_fusedScratch);
+    kernels::quantizeActivations(first.type, x, n, first.ne[0], m_fusedScratch, f16Activations());
     constexpr int64_t kPanel = 32;
     const int64_t panels = (totalRows + kPanel - 1) / kPanel;
     m_pool.run([&](int t, int nt) {

@@ -62,15 +62,17 @@ struct GrowOnlyBuffer {
 
 // Bytes of one row of k activations as the matmul kernels prepare them for
 // `type` (m = 0 asks for the stride without quantizing or allocating).
-uint64_t activationStride(TensorType type, int64_t k) {
+uint64_t activationStride(TensorType type, int64_t k) {  // the stride does not depend on F16 rounding
     std::vector<uint8_t> none;
     return kernels::quantizeActivations(type, nullptr, 0, k, none);
 }
 
 // kernels::matmul(): quantized weights need the activations in the shared
-// scratch unless several threads can each make them on their stack.
-void singleProduct(GrowOnlyBuffer& scratch, TensorType type, int64_t k, int64_t rows, int threads) {
-    if (!kernels::isSupportedWeightType(type) || !traitsOf(type).quantized) return;
+// scratch (F16 weights, with an F16 cache, a copy rounded to F16) unless
+// several threads can each make them on their stack.
+void singleProduct(GrowOnlyBuffer& scratch, TensorType type, int64_t k, int64_t rows, int threads, bool roundF16) {
+    if (!kernels::isSupportedWeightType(type)) return;
+    if (!traitsOf(type).quantized && !(type == TensorType::F16 && roundF16)) return;
     const uint64_t need = activationStride(type, k) * uint64_t(rows);
     if (threads > 1 && need <= kLocalActivationBytes) return;
     scratch.resize(need);
@@ -80,11 +82,11 @@ void singleProduct(GrowOnlyBuffer& scratch, TensorType type, int64_t k, int64_t 
 // into the fused scratch (even float types get a copy); otherwise, or with
 // one thread, each is a single product.
 void fusedProduct(GrowOnlyBuffer& scratch, GrowOnlyBuffer& fused, std::initializer_list<TensorType> types,
-                  int64_t k, int64_t rows, int threads) {
+                  int64_t k, int64_t rows, int threads, bool roundF16) {
     const TensorType first = *types.begin();
     const bool same = std::all_of(types.begin(), types.end(), [&](TensorType t) { return t == first; });
     if (!same || threads == 1) {
-        for (TensorType t : types) singleProduct(scratch, t, k, rows, threads);
+        for (TensorType t : types) singleProduct(scratch, t, k, rows, threads, roundF16);
         return;
     }
     fused.resize(activationStride(first, k) * uint64_t(rows));
@@ -226,13 +228,14 @@ ScratchBreakdown planScratch(const ModelFootprint& m, const PlanOptions& o) {
     // One full micro-batch through every layer, then the last row's logits.
     const int64_t rows = std::min<int64_t>(int64_t(mb), std::max(context, 1));
     GrowOnlyBuffer scratch, fused;
+    const bool roundF16 = o.kvType == TensorType::F16;  // CpuBackend::f16Activations()
     for (const LayerMatmulTypes& l : m.layers) {
-        fusedProduct(scratch, fused, {l.q, l.k, l.v}, c.nEmbd, rows, threads);
-        singleProduct(scratch, l.o, c.qDim(), rows, threads);
-        fusedProduct(scratch, fused, {l.gate, l.up}, c.nEmbd, rows, threads);
-        singleProduct(scratch, l.down, c.nFf, rows, threads);
+        fusedProduct(scratch, fused, {l.q, l.k, l.v}, c.nEmbd, rows, threads, roundF16);
+        singleProduct(scratch, l.o, c.qDim(), rows, threads, roundF16);
+        fusedProduct(scratch, fused, {l.gate, l.up}, c.nEmbd, rows, threads, roundF16);
+        singleProduct(scratch, l.down, c.nFf, rows, threads, roundF16);
     }
-    singleProduct(scratch, m.outputType, c.nEmbd, 1, threads);
+    singleProduct(scratch, m.outputType, c.nEmbd, 1, threads, roundF16);
     s.matmulScratch = scratch.capacity;
     s.fusedScratch = fused.capacity;
     return s;

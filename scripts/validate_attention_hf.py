@@ -217,25 +217,31 @@ class Reference:
 
     @staticmethod
     def _quantized_linear_types(path: Path) -> dict[str, str]:
-        """GGUF type per weight for the quantized formats that run with 8-bit activations."""
+        """GGUF type per weight for the quantized formats that run with 8-bit
+        activations, and for F16 (whose products meet F16-rounded activations
+        when the cache is F16)."""
         import gguf
         types = {}
         for t in gguf.GGUFReader(str(path)).tensors:
             name = t.tensor_type.name
-            if name.startswith("Q") or name.startswith("IQ"):
+            if name.startswith("Q") or name.startswith("IQ") or name == "F16":
                 types[t.name] = name
         return types
 
-    def _q8_activations(self, on: bool) -> None:
+    def _q8_activations(self, on: bool, f16_inputs: bool = False) -> None:
         """Quantize the input of every matrix product whose weight is quantized
         to 8 bits per block of 32, scale fp16(max|x| / 127), as Glassbox's Q8_1 /
-        Q8_0 activation rows do."""
+        Q8_0 activation rows do; with f16_inputs, round the input of every
+        product with F16 weights to F16, as Glassbox does with an F16 cache."""
         for h in self._hooks:
             h.remove()
         self._hooks = []
-        if not on or not self.quantized:
+        if not (on or f16_inputs) or not self.quantized:
             return
         torch = self.torch
+
+        def f16(module, args):
+            return (args[0].to(torch.float16).to(torch.float32),) + tuple(args[1:])
 
         def q8(module, args):
             x = args[0]
@@ -259,7 +265,10 @@ class Reference:
                 gname = "output.weight" if "output.weight" in self.quantized else "token_embd.weight"
             else:
                 continue
-            if gname in self.quantized and mod.in_features % 32 == 0:
+            kind = self.quantized.get(gname)
+            if kind == "F16" and f16_inputs:
+                self._hooks.append(mod.register_forward_pre_hook(f16))
+            elif kind and kind != "F16" and on and mod.in_features % 32 == 0:
                 self._hooks.append(mod.register_forward_pre_hook(q8))
 
     def run(self, ids: list[int], f16_cache: bool = False, q8: bool = False, perturb: bool = False,
@@ -278,7 +287,7 @@ class Reference:
             return self._memo[key]
         torch = self.torch
         self.model.set_attn_implementation(self.EMULATED if f16_cache else "eager")
-        self._q8_activations(q8)
+        self._q8_activations(q8, f16_inputs=f16_cache)
         hooks = []
         if residual is not None:
             for i, layer in enumerate(self.model.model.layers):
@@ -405,7 +414,7 @@ def run_case(gb: Glassbox, ref: Reference, label: str, path: Path, prompt: dict,
     our_logits = gb.last_logits(path, ids, kv)
     case.logit_plain = float(np.abs(our_logits - ref_logits).max())
     case.top1 = (int(our_logits.argmax()), int(ref_logits.argmax()))
-    emu = {"f16_cache": kv == "f16", "q8": bool(ref.quantized)}
+    emu = {"f16_cache": kv == "f16", "q8": any(t != "F16" for t in ref.quantized.values())}
     emulated, emu_logits = ref.run(ids, **emu)
     if any(emu.values()):
         case.emulated = diff(ours, emulated)
@@ -454,7 +463,8 @@ def markdown(cases: list[Case], header: str) -> str:
               "- **max / mean |Δp|, rows > 1e-3, worst**: Glassbox against plain float32 transformers, end to "
               "end (the mean is over the causal triangle; a row counts when its largest |Δp| exceeds 1e-3).",
               "- **roundings in transformers**: transformers with Glassbox's roundings emulated (query, K/V "
-              "cache and the probabilities that meet V in F16; on quantized files also every quantized matrix "
+              "cache and the probabilities that meet V in F16, with an F16 cache also the input of every product "
+              "with F16 weights; on quantized files also every quantized matrix "
               "product's input in 8 bits per block of 32) against plain transformers — what those roundings "
               "alone do.",
               "- **nudge**: transformers (roundings emulated) against itself with every layer's input moved by "

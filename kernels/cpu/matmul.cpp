@@ -10,6 +10,7 @@
 #include "kernels/cpu/matmul_impl.h"
 #include "kernels/cpu/quant_impl.h"
 #include "kernels/cpu/quant_kernels.h"
+#include "kernels/cpu/vec_ops.h"
 
 namespace glassbox::kernels {
 namespace {
@@ -22,8 +23,26 @@ constexpr int64_t kPanelRows = 16;
 // Quantized activations up to this size are made per thread on the stack.
 constexpr uint64_t kLocalActivationBytes = 16 * 1024;
 
+// F16 weights in ggml's orders, on activations already rounded to F16: its
+// F16 matrix product (one 16-lane accumulator per output) for products of
+// several rows, ggml_vec_dot_f16 for a single row. The tiled AVX-512 kernel
+// computes the former order itself, so it keeps those products.
+bool ggmlF16Gemm(const GemmArgs& a) {
+    if (a.type != TensorType::F16 || a.k % 16 != 0) return false;
+    if (!a.singleStep && detail::activeSimdLevel() == SimdLevel::Avx512) return false;
+    const auto* w = reinterpret_cast<const uint16_t*>(a.w);
+    const auto stride = int64_t(a.wStride / 2);
+    for (int64_t r = 0; r < a.m; ++r) {
+        const auto* x = reinterpret_cast<const float*>(a.x + uint64_t(r) * a.xStride);
+        if (a.singleStep) dotF16RowsSingle(w, stride, x, a.k, a.nRows, a.y + r * a.ldy);
+        else dotF16RowsTree(w, stride, x, a.k, a.nRows, a.y + r * a.ldy);
+    }
+    return true;
+}
+
 void runGemm(const GemmArgs& a) {
     if (a.nRows <= 0 || a.m <= 0) return;
+    if (ggmlF16Gemm(a)) return;
     switch (detail::activeSimdLevel()) {
     case SimdLevel::Avx512:
         if (detail::avx512::gemm(a)) return;
@@ -36,9 +55,14 @@ void runGemm(const GemmArgs& a) {
     }
 }
 
-void quantizeRows(TensorType type, const float* x, int64_t m, int64_t k, uint8_t* out, uint64_t stride) {
+void quantizeRows(TensorType type, const float* x, int64_t m, int64_t k, uint8_t* out, uint64_t stride,
+                  F16Activations f16) {
     if (!detail::actFormat(type).quantized) {
-        for (int64_t r = 0; r < m; ++r) std::memcpy(out + uint64_t(r) * stride, x + r * k, size_t(k) * 4);
+        for (int64_t r = 0; r < m; ++r) {
+            auto* row = reinterpret_cast<float*>(out + uint64_t(r) * stride);
+            std::memcpy(row, x + r * k, size_t(k) * 4);
+            if (type == TensorType::F16 && f16 == F16Activations::Rounded) roundThroughF16(row, k);
+        }
         return;
     }
     switch (detail::activeSimdLevel()) {
@@ -72,6 +96,7 @@ GemmArgs baseArgs(const engine::TensorView& w, const uint8_t* x, uint64_t xStrid
     a.m = m;
     a.y = y;
     a.ldy = ldy;
+    a.singleStep = m == 1;
     return a;
 }
 
@@ -84,11 +109,11 @@ bool validShape(const engine::TensorView& w) {
 }  // namespace
 
 uint64_t quantizeActivations(engine::TensorType weightType, const float* x, int64_t m, int64_t k,
-                             std::vector<uint8_t>& out) {
+                             std::vector<uint8_t>& out, F16Activations f16) {
     const uint64_t stride = detail::actRowBytes(weightType, k);
     const size_t need = size_t(stride * uint64_t(m));
     if (out.size() < need) out.resize(need);
-    if (m > 0) quantizeRows(weightType, x, m, k, out.data(), stride);
+    if (m > 0) quantizeRows(weightType, x, m, k, out.data(), stride, f16);
     return stride;
 }
 
@@ -103,17 +128,19 @@ void matmulRows(const engine::TensorView& w, const void* xQuantized, int64_t m, 
 }
 
 void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y, ThreadPool& pool,
-            std::vector<uint8_t>& scratch) {
+            std::vector<uint8_t>& scratch, F16Activations f16) {
     const int64_t k = w.ne[0];
     const int64_t rows = w.ne[1];
     if (m <= 0 || rows <= 0 || !validShape(w)) return;
     const detail::ActFormat fmt = detail::actFormat(w.type);
+    // quantized activations, or for F16 weights a copy rounded to F16
+    const bool prepared = fmt.quantized || (w.type == TensorType::F16 && f16 == F16Activations::Rounded);
     const int nt = pool.size();
 
     const uint8_t* xq = reinterpret_cast<const uint8_t*>(x);
     uint64_t xStride = uint64_t(k) * 4;
     const uint64_t qStride = detail::actRowBytes(w.type, k);
-    if (fmt.quantized && nt > 1 && qStride * uint64_t(m) <= kLocalActivationBytes) {
+    if (prepared && nt > 1 && qStride * uint64_t(m) <= kLocalActivationBytes) {
         // Decode-sized input: every thread quantizes it for itself, in
         // parallel, instead of one thread doing it before the others start.
         const int64_t panels = (rows + kPanelRows - 1) / kPanelRows;
@@ -124,7 +151,7 @@ void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y, Th
             e = std::min(rows, e * kPanelRows);
             if (e <= b) return;
             alignas(64) uint8_t local[kLocalActivationBytes];
-            quantizeRows(w.type, x, m, k, local, qStride);
+            quantizeRows(w.type, x, m, k, local, qStride, f16);
             GemmArgs a = baseArgs(w, local, qStride, m, y, rows);
             a.w += uint64_t(b) * a.wStride;
             a.y += b;
@@ -133,7 +160,7 @@ void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y, Th
         });
         return;
     }
-    if (fmt.quantized) {
+    if (prepared) {
         xStride = qStride;
         const size_t need = size_t(xStride * uint64_t(m));
         if (scratch.size() < need) scratch.resize(need);
@@ -142,10 +169,10 @@ void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y, Th
             pool.runIndependent([&](int t, int n) {
                 int64_t b, e;
                 share(m, t, n, b, e);
-                if (e > b) quantizeRows(w.type, x + b * k, e - b, k, out + uint64_t(b) * xStride, xStride);
+                if (e > b) quantizeRows(w.type, x + b * k, e - b, k, out + uint64_t(b) * xStride, xStride, f16);
             });
         } else {
-            quantizeRows(w.type, x, m, k, out, xStride);
+            quantizeRows(w.type, x, m, k, out, xStride, f16);
         }
         xq = out;
     }

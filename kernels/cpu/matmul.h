@@ -16,13 +16,17 @@
 
 namespace glassbox::kernels {
 
+// How F16 weights meet the activations: rounded to F16 first, as ggml does
+// (so the products are llama.cpp's), or at full float precision.
+enum class F16Activations { Rounded, Float };
+
 // W: rows = w.ne[1], each of k = w.ne[0] elements, `w.type`.
 // x: m rows of k floats (row stride k). y: m rows of w.ne[1] floats.
 // `scratch` is reused between calls to hold quantized activations.
 // W must have a type isSupportedWeightType() accepts and k a multiple of its
 // block size (as every loaded GGUF tensor has); otherwise y is left as is.
 void matmul(const engine::TensorView& w, const float* x, int64_t m, float* y,
-            ThreadPool& pool, std::vector<uint8_t>& scratch);
+            ThreadPool& pool, std::vector<uint8_t>& scratch, F16Activations f16 = F16Activations::Rounded);
 
 // Same, single-threaded, for a slice of weight rows [rowBegin, rowEnd) written
 // to y columns [0, rowEnd-rowBegin) with output row stride ldy. xQuantized
@@ -34,9 +38,10 @@ void matmulRows(const engine::TensorView& w, const void* xQuantized, int64_t m,
 
 // Prepare m rows of k floats for matmulRows() with weights of `weightType`:
 // the matmul kernels' internal 8-bit activation format for quantized types
-// (not a GGUF block format), a plain float copy for F32/F16/BF16. Grows
-// `out` when needed (never shrinks it) and returns the row stride in bytes.
+// (not a GGUF block format), a plain float copy for F32/F16/BF16 (for F16
+// rounded to F16 unless f16 is Float). Grows `out` when needed (never shrinks
+// it) and returns the row stride in bytes.
 uint64_t quantizeActivations(engine::TensorType weightType, const float* x, int64_t m,
-                             int64_t k, std::vector<uint8_t>& out);
+                             int64_t k, std::vector<uint8_t>& out, F16Activations f16 = F16Activations::Rounded);
 
 }  // namespace glassbox::kernels

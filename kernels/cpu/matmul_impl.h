@@ -65,6 +65,7 @@ struct GemmArgs {
     int64_t m = 0;               // activation rows
     float* y = nullptr;          // y[r * ldy + i] for weight row i of the slice
     int64_t ldy = 0;
+    bool singleStep = false;     // the whole product has one activation row (ggml's vector-dot order)
 };
 
 namespace scalar {
