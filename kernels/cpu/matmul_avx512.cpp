@@ -102,6 +102,15 @@ GLASSBOX_AVX512_INLINE void storeRows(__m512 (&acc)[R], float* y, int64_t ldy, _
     }
 }
 
+// Block b's share of the next panel's cache lines (linesPerBlock of them).
+GLASSBOX_AVX512_INLINE void prefetchShare(const uint8_t* prefetch, int64_t prefetchBytes, int64_t linesPerBlock,
+                                          int64_t b) {
+    for (int64_t i = 0; i < linesPerBlock; ++i) {
+        const int64_t off = (b * linesPerBlock + i) * 64;
+        if (off < prefetchBytes) _mm_prefetch(reinterpret_cast<const char*>(prefetch + off), _MM_HINT_T0);
+    }
+}
+
 // Decode-as-you-go product of one panel with R (<= 4) activation rows.
 // [prefetch, prefetch + prefetchBytes) (the next panel) is prefetched
 // meanwhile, spread over the blocks: the panel's 16 interleaved row streams
@@ -114,10 +123,7 @@ void streamPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, float* y,
     for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
     const int64_t linesPerBlock = (prefetchBytes / 64 + nBlocks - 1) / nBlocks;
     for (int64_t b = 0; b < nBlocks; ++b) {
-        for (int64_t i = 0; i < linesPerBlock; ++i) {
-            const int64_t off = (b * linesPerBlock + i) * 64;
-            if (off < prefetchBytes) _mm_prefetch(reinterpret_cast<const char*>(prefetch + off), _MM_HINT_T0);
-        }
+        prefetchShare(prefetch, prefetchBytes, linesPerBlock, b);
         Dec::decode(rs, b, rec);
         accumulate<Dec::kG, Dec::kMin, R>(rec, Dec::kGroups, b * Dec::kGroups, av, 0, acc);
     }
@@ -266,10 +272,7 @@ void ggmlStreamPanel(const RowSet& rs, int64_t nBlocks, const ActView& av, float
     GroupRec<32> rec;
     const int64_t linesPerBlock = (prefetchBytes / 64 + nBlocks - 1) / nBlocks;
     for (int64_t b = 0; b < nBlocks; ++b) {
-        for (int64_t i = 0; i < linesPerBlock; ++i) {
-            const int64_t off = (b * linesPerBlock + i) * 64;
-            if (off < prefetchBytes) _mm_prefetch(reinterpret_cast<const char*>(prefetch + off), _MM_HINT_T0);
-        }
+        prefetchShare(prefetch, prefetchBytes, linesPerBlock, b);
         Dec::decode(rs, b, &rec);
         ggmlBlock<Dec, R>(rec, b, av, 0, acc);
     }

@@ -21,9 +21,14 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/quant_kernels.h"
 #include "support/test_paths.h"
+#include "support/simd_levels.h"
 
 using namespace glassbox;
 using engine::TensorType;
+
+using glassbox::testing::normalData;
+using glassbox::testing::restoreWidestSimdLevel;
+using glassbox::testing::simdLevels;
 
 namespace {
 
@@ -89,18 +94,6 @@ float elementOf(TensorType t, const uint8_t* row, int64_t i) {
     }
 }
 
-std::vector<std::string> simdLevels() {
-    std::vector<std::string> levels;
-    for (const char* l : {"avx512", "avx2-vnni", "avx2"})
-        if (kernels::limitSimdLevel(l)) levels.push_back(l);
-    return levels;
-}
-
-void restoreWidestLevel() {
-    for (const char* l : {"avx512", "avx2-vnni", "avx2", "scalar"})
-        if (kernels::limitSimdLevel(l)) return;
-}
-
 bool sameBits(float a, float b) { return std::memcmp(&a, &b, 4) == 0; }
 
 }  // namespace
@@ -139,7 +132,7 @@ private slots:
 
     void cleanup() {
         kernels::forceScalarKernels(false);
-        restoreWidestLevel();
+        restoreWidestSimdLevel();
     }
 
     void expectedTensorTypes() {
@@ -215,7 +208,7 @@ private slots:
                 }
                 QVERIFY(std::fabs(ref[size_t(r * n + i)] - exact) <= 5e-3 * mag);
             }
-        for (const std::string& level : simdLevels()) {
+        for (const std::string& level : simdLevels(false)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             kernels::matmul(w, x.data(), m, y.data(), pool, scratch);
             for (int64_t r = 0; r < m; ++r)
@@ -247,11 +240,11 @@ private slots:
             kernels::forceScalarKernels(true);
             const float ref = kernels::vecDot(w.type, row, a.data(), k);
             kernels::forceScalarKernels(false);
-            for (const std::string& level : simdLevels()) {
+            for (const std::string& level : simdLevels(false)) {
                 QVERIFY(kernels::limitSimdLevel(level.c_str()));
                 QVERIFY(std::fabs(kernels::vecDot(w.type, row, a.data(), k) - ref) <= 1e-5 * mag);
             }
-            restoreWidestLevel();
+            restoreWidestSimdLevel();
         }
     }
 

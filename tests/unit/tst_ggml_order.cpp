@@ -18,31 +18,16 @@
 #include "kernels/cpu/quant_kernels.h"
 #include "kernels/cpu/vec_ops.h"
 #include "kernels/cpu/vec_ops_ggml.h"
+#include "support/simd_levels.h"
 
 using namespace glassbox;
 namespace ggml = glassbox::kernels::detail::ggml;
 
+using glassbox::testing::normalData;
+using glassbox::testing::restoreWidestSimdLevel;
+using glassbox::testing::simdLevels;
+
 namespace {
-
-std::vector<float> normalData(size_t n, uint32_t seed, float sigma = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, sigma);
-    std::vector<float> x(n);
-    for (auto& v : x) v = nd(rng);
-    return x;
-}
-
-std::vector<std::string> levels() {
-    std::vector<std::string> l;
-    for (const char* name : {"avx512", "avx2-vnni", "avx2", "scalar"})
-        if (kernels::limitSimdLevel(name)) l.push_back(name);
-    return l;
-}
-
-void restoreWidestLevel() {
-    for (const char* l : {"avx512", "avx2-vnni", "avx2", "scalar"})
-        if (kernels::limitSimdLevel(l)) return;
-}
 
 bool sameBits(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -60,7 +45,7 @@ class TestGgmlOrder : public QObject {
     Q_OBJECT
 
 private slots:
-    void cleanup() { restoreWidestLevel(); }
+    void cleanup() { restoreWidestSimdLevel(); }
 
     void expMatchesStatementAndDouble() {
         std::vector<float> x;
@@ -73,7 +58,7 @@ private slots:
             if (x[i] > 88.8f) QVERIFY(std::isinf(want[i]));  // past float's range
             else if (x[i] < 88.3f && ref > 1e-37) QVERIFY2(std::fabs(want[i] - ref) <= 3e-7 * ref, qPrintable(QString::number(double(x[i]))));
         }
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             std::vector<float> got = x;
             kernels::expInPlace(got.data(), int64_t(got.size()));
@@ -90,7 +75,7 @@ private slots:
             std::vector<float> want = x;
             const double sum = ggml::expShiftSum(want.data(), max, n);
             for (float& v : want) v *= float(1.0 / sum);
-            for (const std::string& level : levels()) {
+            for (const std::string& level : simdLevels(true)) {
                 QVERIFY(kernels::limitSimdLevel(level.c_str()));
                 std::vector<float> got = x;
                 kernels::softmax(got.data(), n);
@@ -110,7 +95,7 @@ private slots:
                 const double ref = double(g[size_t(i)]) / (1.0 + std::exp(-double(g[size_t(i)]))) * u[size_t(i)];
                 QVERIFY(std::fabs(wantSwiglu[size_t(i)] - ref) <= 1e-6 * (1.0 + std::fabs(ref)));
             }
-            for (const std::string& level : levels()) {
+            for (const std::string& level : simdLevels(true)) {
                 QVERIFY(kernels::limitSimdLevel(level.c_str()));
                 std::vector<float> got(static_cast<size_t>(n)), norm(static_cast<size_t>(n));
                 kernels::swiglu(g.data(), u.data(), n, got.data());
@@ -146,7 +131,7 @@ private slots:
                 QVERIFY(std::fabs(treeScores[size_t(j)] - ref) <= 1e-6 * mag + 1e-7);
                 QVERIFY(std::fabs(singleScores[size_t(j)] - ref) <= 1e-6 * mag + 1e-7);
             }
-            for (const std::string& level : levels()) {
+            for (const std::string& level : simdLevels(true)) {
                 QVERIFY(kernels::limitSimdLevel(level.c_str()));
                 std::vector<float> a(static_cast<size_t>(keys)), b(static_cast<size_t>(keys)), c(dim), d(dim);
                 kernels::dotF16RowsTree(rows.data(), stride, q.data(), dim, keys, a.data());
@@ -165,7 +150,7 @@ private slots:
     void ropeRotationIsFmaContracted() {
         const int n = 32;
         const std::vector<float> x = normalData(2 * n, 11, 3.0f), cs = normalData(n, 12), sn = normalData(n, 13);
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             std::vector<float> v = x;
             kernels::rotatePairs(v.data(), v.data() + 1, 2, cs.data(), sn.data(), n);
@@ -182,7 +167,7 @@ private slots:
     void activationRowsAreGgmlBlocks() {
         const int k = 256;
         std::vector<float> x = normalData(k, 21, 2.0f);
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             for (engine::TensorType t : {engine::TensorType::Q8_0, engine::TensorType::Q4_1}) {
                 std::vector<uint8_t> row;

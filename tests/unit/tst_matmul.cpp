@@ -14,9 +14,14 @@
 #include "engine/tensor_types.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/quant_kernels.h"
+#include "support/simd_levels.h"
 
 using namespace glassbox;
 using engine::TensorType;
+
+using glassbox::testing::normalData;
+using glassbox::testing::restoreWidestSimdLevel;
+using glassbox::testing::simdLevels;
 
 namespace {
 
@@ -36,14 +41,6 @@ struct Weights {
         return v;
     }
 };
-
-std::vector<float> normalData(size_t n, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    std::vector<float> x(n);
-    for (auto& v : x) v = nd(rng);
-    return x;
-}
 
 Weights makeWeights(TensorType t, int64_t rows, int64_t k, uint32_t seed) {
     Weights w;
@@ -89,18 +86,6 @@ std::vector<double> magnitudes(const Weights& w, const std::vector<float>& x, in
     return mag;
 }
 
-std::vector<std::string> simdLevels() {
-    std::vector<std::string> levels;
-    for (const char* l : {"avx512", "avx2-vnni", "avx2"})
-        if (kernels::limitSimdLevel(l)) levels.push_back(l);
-    return levels;
-}
-
-void restoreWidestLevel() {
-    for (const char* l : {"avx512", "avx2-vnni", "avx2", "scalar"})
-        if (kernels::limitSimdLevel(l)) return;
-}
-
 const TensorType kTypes[] = {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1,
                              TensorType::Q8_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
                              TensorType::F32,  TensorType::F16,  TensorType::BF16};
@@ -119,7 +104,7 @@ class TestMatmul : public QObject {
 private slots:
     void cleanup() {
         kernels::forceScalarKernels(false);
-        restoreWidestLevel();
+        restoreWidestSimdLevel();
     }
 
     void simdMatchesScalar_data() {
@@ -165,7 +150,7 @@ private slots:
             QVERIFY2(std::fabs(ref[i] - exact[i]) <= 5e-3 * mag[i] + 1e-5,
                      qPrintable(QString("output %1: %2 vs exact %3").arg(i).arg(double(ref[i])).arg(exact[i])));
 
-        for (const std::string& level : simdLevels()) {
+        for (const std::string& level : simdLevels(false)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             const std::vector<float> y = run(w, x, m, threads);
             if (isGgmlFormat(TensorType(type)) || (TensorType(type) == TensorType::F16 && k % 16 == 0)) {
@@ -193,7 +178,7 @@ private slots:
             const uint64_t stride = kernels::quantizeActivations(t, x.data(), 7, 512, ref);
             kernels::forceScalarKernels(false);
             QVERIFY(stride >= 512);
-            for (const std::string& level : simdLevels()) {
+            for (const std::string& level : simdLevels(false)) {
                 QVERIFY(kernels::limitSimdLevel(level.c_str()));
                 std::vector<uint8_t> q;
                 QCOMPARE(kernels::quantizeActivations(t, x.data(), 7, 512, q), stride);
@@ -201,7 +186,7 @@ private slots:
                          qPrintable(QString("%1 at %2").arg(QString::fromStdString(std::string(engine::tensorTypeName(t))))
                                         .arg(level.c_str())));
             }
-            restoreWidestLevel();
+            restoreWidestSimdLevel();
         }
     }
 

@@ -15,9 +15,14 @@
 #include "engine/tensor_types.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/quant_kernels.h"
+#include "support/simd_levels.h"
 
 using namespace glassbox;
 using engine::TensorType;
+
+using glassbox::testing::normalData;
+using glassbox::testing::restoreWidestSimdLevel;
+using glassbox::testing::simdLevels;
 
 namespace {
 
@@ -88,14 +93,6 @@ std::vector<float> dequantized(TensorType t, const std::vector<uint8_t>& q, int6
     return d;
 }
 
-std::vector<float> normalData(size_t n, uint32_t seed, float sigma = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, sigma);
-    std::vector<float> x(n);
-    for (auto& v : x) v = nd(rng);
-    return x;
-}
-
 // The SIMD levels this CPU offers, widest first, then "scalar".
 std::vector<std::string> availableLevels() {
     std::vector<std::string> levels;
@@ -104,11 +101,6 @@ std::vector<std::string> availableLevels() {
     levels.push_back("scalar");
     kernels::limitSimdLevel(levels.front().c_str());
     return levels;
-}
-
-void restoreWidestLevel() {
-    for (const char* l : {"avx512", "avx2-vnni", "avx2", "scalar"})
-        if (kernels::limitSimdLevel(l)) return;
 }
 
 // ---- independent per-element dequantization (ggml semantics) ----------------
@@ -230,7 +222,7 @@ class TestQuantKernels : public QObject {
 private slots:
     void cleanup() {
         kernels::forceScalarKernels(false);
-        restoreWidestLevel();
+        restoreWidestSimdLevel();
     }
 
     void goldenMatchesGgml_data() {
@@ -411,7 +403,7 @@ private slots:
                                         .arg(double(scalar))
                                         .arg(magnitude)));
             }
-            restoreWidestLevel();
+            restoreWidestSimdLevel();
         }
     }
 };

@@ -12,30 +12,15 @@
 #include "engine/tensor_types.h"
 #include "kernels/cpu/quant_kernels.h"
 #include "kernels/cpu/vec_ops.h"
+#include "support/simd_levels.h"
 
 using namespace glassbox;
 
+using glassbox::testing::normalData;
+using glassbox::testing::restoreWidestSimdLevel;
+using glassbox::testing::simdLevels;
+
 namespace {
-
-std::vector<float> normalData(size_t n, uint32_t seed, float sigma = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, sigma);
-    std::vector<float> x(n);
-    for (auto& v : x) v = nd(rng);
-    return x;
-}
-
-std::vector<std::string> levels() {
-    std::vector<std::string> l;
-    for (const char* name : {"avx512", "avx2-vnni", "avx2", "scalar"})
-        if (kernels::limitSimdLevel(name)) l.push_back(name);
-    return l;
-}
-
-void restoreWidestLevel() {
-    for (const char* l : {"avx512", "avx2-vnni", "avx2", "scalar"})
-        if (kernels::limitSimdLevel(l)) return;
-}
 
 const int kLengths[] = {1, 7, 8, 15, 16, 17, 31, 33, 64, 576, 1000, 5000};
 
@@ -47,10 +32,10 @@ class TestVecOps : public QObject {
     Q_OBJECT
 
 private slots:
-    void cleanup() { restoreWidestLevel(); }
+    void cleanup() { restoreWidestSimdLevel(); }
 
     void rmsNormMatchesReference() {
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             for (int n : kLengths) {
                 const std::vector<float> x = normalData(size_t(n), 1, 3.0f), w = normalData(size_t(n), 2);
@@ -68,7 +53,7 @@ private slots:
     }
 
     void softmaxMatchesReference() {
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             for (int n : kLengths) {
                 std::vector<float> x = normalData(size_t(n), 3, 4.0f);
@@ -96,7 +81,7 @@ private slots:
         std::vector<float> x;
         for (float v = -100.0f; v <= 88.5f; v += 0.0137f) x.push_back(v);
         x.push_back(-std::numeric_limits<float>::infinity());
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             std::vector<float> e = x;
             kernels::expInPlace(e.data(), int64_t(e.size()));
@@ -109,7 +94,7 @@ private slots:
     }
 
     void elementwiseOps() {
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             for (int n : kLengths) {
                 const std::vector<float> a = normalData(size_t(n), 4, 5.0f), b = normalData(size_t(n), 5);
@@ -138,7 +123,7 @@ private slots:
         x.push_back(std::numeric_limits<float>::infinity());
         x.push_back(0x1.002p0f);  // tie: 1 + 2^-11 -> even
         const int n = int(x.size());
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             std::vector<uint16_t> h(static_cast<size_t>(n));
             kernels::toF16(x.data(), h.data(), n);
@@ -155,7 +140,7 @@ private slots:
     }
 
     void dotProducts() {
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             for (int n : kLengths) {
                 const std::vector<float> a = normalData(size_t(n), 6), b = normalData(size_t(n), 7);
@@ -179,7 +164,7 @@ private slots:
 
     // The row-batched forms give exactly the per-row calls' results.
     void rowBatchesEqualPerRowCalls() {
-        for (const std::string& level : levels()) {
+        for (const std::string& level : simdLevels(true)) {
             QVERIFY(kernels::limitSimdLevel(level.c_str()));
             for (int n : {8, 33, 64, 128}) {
                 const int rows = 37, stride = n * 3;
