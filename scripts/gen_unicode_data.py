@@ -70,8 +70,9 @@ def main() -> int:
         "",
         "constexpr CodepointRange kRanges[] = {",
     ]
-    for first, last, f in ranges:
-        lines.append(f"    {{0x{first:06X}, 0x{last:06X}, {f}}},")
+    entries = [f"{{0x{first:06X}, 0x{last:06X}, {f}}}," for first, last, f in ranges]
+    for i in range(0, len(entries), 4):  # four ranges per line
+        lines.append("    " + " ".join(entries[i:i + 4]))
     lines += [
         "};",
         "",
